@@ -1,0 +1,89 @@
+import { isIP } from 'node:net';
+import path from 'node:path';
+
+/** Everything the server is configured with, read and validated once at start. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** Unset: generated once and kept in `dataDir` (see webhook/secret.ts). */
+  webhookSecret: string | undefined;
+  /** Empty: the API is open, which is only allowed on a loopback host. */
+  apiTokens: string[];
+  /** Largest webhook body accepted, in bytes. */
+  maxBodyBytes: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const MIB = 1024 * 1024;
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+/** Reads the configuration from environment variables; throws a ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const host = nonEmpty(env, 'HOST') ?? '127.0.0.1';
+  if (isIP(host) === 0 && host !== 'localhost') {
+    throw new ConfigError(`HOST must be an IP address or "localhost", got "${host}"`);
+  }
+  const apiTokens = (env.API_TOKENS ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter((token) => token !== '');
+  if (apiTokens.length === 0 && !isLoopbackHost(host)) {
+    throw new ConfigError(
+      `HOST=${host} would expose the GraphQL API to the network without authentication: set API_TOKENS, or listen on 127.0.0.1`,
+    );
+  }
+  const webhookSecret = nonEmpty(env, 'WEBHOOK_SECRET');
+  if (webhookSecret !== undefined && webhookSecret.length < 16) {
+    throw new ConfigError('WEBHOOK_SECRET must be at least 16 characters long');
+  }
+  return {
+    port: integer(env, 'PORT', 4000, 0, 65535),
+    host,
+    dataDir: path.resolve(nonEmpty(env, 'DATA_DIR') ?? './data'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    webhookSecret,
+    apiTokens,
+    maxBodyBytes: integer(env, 'WEBHOOK_MAX_BODY_BYTES', 5 * MIB, 1024, 100 * MIB),
+  };
+}
+
+function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    // The value may hold a password: name the variable, never echo it.
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  }
+  return raw;
+}

@@ -1,0 +1,124 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PrismaClient } from './generated/prisma/client.ts';
+import { applyMigrations } from './migrations.ts';
+
+export type { PrismaClient };
+
+export interface Database {
+  prisma: PrismaClient;
+  /** `embedded` (PGlite in a folder) or `postgres` (a server through DATABASE_URL). */
+  kind: 'embedded' | 'postgres';
+  /** Migrations this start applied. */
+  appliedMigrations: string[];
+  /** Resolves when the database answers a trivial query within `timeoutMs`. */
+  ping(timeoutMs?: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface DatabaseOptions {
+  dataDir: string;
+  databaseUrl: string | undefined;
+  /** Called for every SQL statement Prisma sends; lets tests count statements. */
+  onQuery?: (sql: string) => void;
+}
+
+/**
+ * PGlite starts PostgreSQL with `-F` (fsync off) by default. A 200 from the webhook promises the delivery is on disk,
+ * so the embedded database keeps fsync on.
+ */
+const DURABLE_PGLITE_START_PARAMS = PGlite.defaultStartParams.filter((param) => param !== '-F');
+
+/** How long a request may wait for a database connection before it is answered 503. */
+const CONNECT_TIMEOUT_MS = 3_000;
+
+/** Opens the configured database and brings its schema up to date. */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const { adapter, kind, closeDriver } = options.databaseUrl
+    ? postgresAdapter(options.databaseUrl)
+    : await embeddedAdapter(options.dataDir);
+
+  let appliedMigrations: string[];
+  try {
+    appliedMigrations = await applyMigrations(adapter);
+  } catch (error) {
+    await closeDriver();
+    throw error;
+  }
+
+  const prisma = new PrismaClient({
+    adapter,
+    ...(options.onQuery ? { log: [{ level: 'query', emit: 'event' }] as const } : {}),
+  });
+  if (options.onQuery) {
+    const onQuery = options.onQuery;
+    (prisma as unknown as QueryEventSource).$on('query', (event) => onQuery(event.query));
+  }
+
+  return {
+    prisma,
+    kind,
+    appliedMigrations,
+    async ping(timeoutMs = 2_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      const query = prisma.$queryRaw`SELECT 1`.then(
+        () => true,
+        () => false,
+      );
+      try {
+        return await Promise.race([query, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    async close() {
+      await prisma.$disconnect();
+      await closeDriver();
+    },
+  };
+}
+
+interface QueryEventSource {
+  $on(event: 'query', listener: (event: { query: string }) => void): void;
+}
+
+interface OpenedAdapter {
+  adapter: SqlDriverAdapterFactory;
+  kind: Database['kind'];
+  closeDriver: () => Promise<void>;
+}
+
+function postgresAdapter(connectionString: string): OpenedAdapter {
+  const adapter = new PrismaPg({
+    connectionString,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    // A dead server must fail requests fast (503) instead of leaving them queued.
+    query_timeout: 30_000,
+    max: 10,
+  });
+  // PrismaPg owns its pool and ends it on $disconnect.
+  return { adapter, kind: 'postgres', closeDriver: async () => {} };
+}
+
+async function embeddedAdapter(dataDir: string): Promise<OpenedAdapter> {
+  const pgdata = path.join(dataDir, 'pgdata');
+  await mkdir(pgdata, { recursive: true });
+  const pglite = await PGlite.create(pgdata, {
+    extensions: { pg_trgm },
+    startParams: DURABLE_PGLITE_START_PARAMS,
+    relaxedDurability: false,
+  });
+  return {
+    adapter: new PrismaPGlite(pglite),
+    kind: 'embedded',
+    closeDriver: () => pglite.close(),
+  };
+}

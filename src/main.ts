@@ -1,0 +1,51 @@
+/** Reads the configuration, starts the server, and stops it gracefully on SIGINT or SIGTERM. */
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger, describeError } from './log.ts';
+import { startServer } from './server.ts';
+import { WEBHOOK_PATH } from './webhook/route.ts';
+
+const logger = createLogger();
+
+let config;
+try {
+  config = loadConfig();
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`Configuration error: ${error.message}\n`);
+  process.exit(2);
+}
+
+try {
+  const server = await startServer(config, { logger });
+  const webhookUrl = `${server.url}${WEBHOOK_PATH}`;
+  if (process.stdout.isTTY) {
+    // Only a person at a terminal sees the token; logs never carry it.
+    process.stdout.write(
+      `\nCallboard is running.\n  GraphiQL: ${server.url}/graphql\n` +
+        `  Revox webhook URL (paste into Revox): ${webhookUrl}?token=${encodeURIComponent(server.webhookSecret.value)}\n\n`,
+    );
+  }
+  logger.info('webhook.url', {
+    url: `${webhookUrl}?token=<secret>`,
+    secretFrom: server.webhookSecret.source === 'WEBHOOK_SECRET' ? 'the WEBHOOK_SECRET environment variable' : server.webhookSecret.source,
+  });
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('server.stopping', { signal });
+    server.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('server.stop_failed', { error: describeError(error) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+} catch (error) {
+  logger.error('server.start_failed', { error: describeError(error) });
+  process.exit(1);
+}

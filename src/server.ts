@@ -1,0 +1,117 @@
+/**
+ * Wires the capabilities into one HTTP server: the database, the Revox webhook, the GraphQL API (Yoga) and the
+ * health endpoints. `startServer` returns once it listens; `stop` drains it.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
+import type { Config } from './config.ts';
+import { openDatabase, type Database } from './db/database.ts';
+import type { Context } from './graphql/builder.ts';
+import { schema } from './graphql/schema.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createWebhookHandler, WEBHOOK_PATH } from './webhook/route.ts';
+import { resolveWebhookSecret, type WebhookSecret } from './webhook/secret.ts';
+
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:4000 */
+  url: string;
+  port: number;
+  database: Database;
+  webhookSecret: WebhookSecret;
+  /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
+  stop(): Promise<void>;
+}
+
+export interface ServerOptions {
+  logger?: Logger;
+  /** Passed to the database: every SQL statement, for tests that count them. */
+  onQuery?: (sql: string) => void;
+}
+
+/** In-flight requests get this long to finish on shutdown before their connections are cut. */
+const DRAIN_TIMEOUT_MS = 10_000;
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger();
+  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onQuery: options.onQuery });
+  if (database.appliedMigrations.length > 0) {
+    logger.info('database.migrated', { applied: database.appliedMigrations.join(',') });
+  }
+
+  try {
+    const webhookSecret = await resolveWebhookSecret(config.webhookSecret, config.dataDir);
+    const handleWebhook = createWebhookHandler({
+      prisma: database.prisma,
+      secret: webhookSecret.value,
+      maxBodyBytes: config.maxBodyBytes,
+      logger,
+      databaseIsUp: () => database.ping(1_000),
+    });
+
+    const routes: Plugin = {
+      onRequest({ request, url, endResponse }) {
+        if (url.pathname !== WEBHOOK_PATH) return;
+        const requestId = requestIdOf(request);
+        return handleWebhook(request, requestId).then((response) => {
+          response.headers.set('x-request-id', requestId);
+          endResponse(response);
+        });
+      },
+    };
+
+    const yoga = createYoga<Record<string, unknown>, Context>({
+      schema,
+      context: () => ({ prisma: database.prisma }),
+      logging: false,
+      healthCheckEndpoint: '/health',
+      plugins: [routes, useReadinessCheck({ endpoint: '/ready', check: () => database.ping(2_000) })],
+    });
+
+    const server = createServer(yoga);
+    await listen(server, config.port, config.host);
+    const { port } = server.address() as AddressInfo;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    logger.info('server.listening', { url, graphql: `${url}${yoga.graphqlEndpoint}`, database: database.kind });
+
+    return {
+      url,
+      port,
+      database,
+      webhookSecret,
+      async stop() {
+        await drain(server);
+        await database.close();
+        logger.info('server.stopped');
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}
+
+function requestIdOf(request: Request): string {
+  const given = request.headers.get('x-request-id');
+  return given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting, closes idle keep-alive connections, waits for in-flight requests, then cuts what remains. */
+async function drain(server: Server): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const deadline = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+  await closed;
+  clearTimeout(deadline);
+}

@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+describe('loadConfig', () => {
+  it('has working defaults', () => {
+    expect(loadConfig({})).toEqual({
+      port: 4000,
+      host: '127.0.0.1',
+      dataDir: path.resolve('data'),
+      databaseUrl: undefined,
+      redisUrl: undefined,
+      webhookSecret: undefined,
+      apiTokens: [],
+      maxBodyBytes: 5 * 1024 * 1024,
+    });
+  });
+
+  it('reads every variable', () => {
+    const config = loadConfig({
+      PORT: '0',
+      HOST: '0.0.0.0',
+      DATA_DIR: '/tmp/cb',
+      DATABASE_URL: 'postgres://u:p@db:5432/callboard',
+      REDIS_URL: 'redis://cache:6379',
+      WEBHOOK_SECRET: 'a-secret-of-some-length',
+      API_TOKENS: ' one , two,,',
+    });
+    expect(config).toMatchObject({ port: 0, host: '0.0.0.0', dataDir: '/tmp/cb', apiTokens: ['one', 'two'] });
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /PORT must be a whole number/],
+    [{ PORT: '70000' }, /PORT must be a whole number from 0 to 65535, got "70000"/],
+    [{ HOST: 'not a host' }, /HOST must be an IP address/],
+    [{ HOST: '0.0.0.0' }, /HOST=0.0.0.0 would expose the GraphQL API.*set API_TOKENS/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must start with postgres:\/\/ or postgresql:\/\//],
+    [{ DATABASE_URL: 'postgres://user:hunter2@[bad' }, /^DATABASE_URL is not a valid URL$/],
+    [{ REDIS_URL: 'http://x' }, /REDIS_URL must start with redis:\/\//],
+    [{ WEBHOOK_SECRET: 'short' }, /WEBHOOK_SECRET must be at least 16 characters/],
+    [{ WEBHOOK_MAX_BODY_BYTES: '-1' }, /WEBHOOK_MAX_BODY_BYTES must be a whole number/],
+  ])('rejects %o with a message naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('never echoes a URL that may hold a password', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://user:hunter2@[bad' })).not.toThrow(/hunter2/);
+  });
+
+  it('allows a public HOST when API tokens protect the API', () => {
+    expect(loadConfig({ HOST: '0.0.0.0', API_TOKENS: 'tok' }).host).toBe('0.0.0.0');
+  });
+});

@@ -1,0 +1,91 @@
+/** Starts the real server on a loopback port with a database of its own, and talks to it over HTTP. */
+import { readFileSync } from 'node:fs';
+import type { Config } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
+
+export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
+
+export interface TestServer extends RunningServer {
+  /** Every log line the server wrote. */
+  logs: string[];
+  testDatabase: TestDatabase;
+  /** POSTs a delivery to the webhook with the right token unless told otherwise. */
+  deliver(body: unknown, options?: DeliverOptions): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Stops the server and removes its database. */
+  dispose(): Promise<void>;
+}
+
+export interface DeliverOptions {
+  token?: string | null;
+  headers?: Record<string, string>;
+  /** A raw body, sent as is. */
+  raw?: string | Buffer;
+}
+
+export async function startTestServer(overrides: Partial<Config> = {}, testDatabase?: TestDatabase): Promise<TestServer> {
+  const database = testDatabase ?? (await createTestDatabase());
+  const logs: string[] = [];
+  const config: Config = {
+    port: 0,
+    host: '127.0.0.1',
+    dataDir: database.dataDir,
+    databaseUrl: database.databaseUrl,
+    redisUrl: undefined,
+    webhookSecret: WEBHOOK_SECRET,
+    apiTokens: [],
+    maxBodyBytes: 5 * 1024 * 1024,
+    ...overrides,
+  };
+  const server = await startServer(config, { logger: createLogger((line) => logs.push(line)) });
+  return {
+    ...server,
+    logs,
+    testDatabase: database,
+    deliver: (body, options) => deliver(server.url, body, options),
+    async dispose() {
+      await server.stop();
+      if (!testDatabase) await database.dispose();
+    },
+  };
+}
+
+export async function deliver(baseUrl: string, body: unknown, options: DeliverOptions = {}) {
+  const token = options.token === undefined ? WEBHOOK_SECRET : options.token;
+  const url = `${baseUrl}/webhooks/revox${token === null ? '' : `?token=${encodeURIComponent(token)}`}`;
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...options.headers },
+    body: typeof options.raw === 'object' ? new Uint8Array(options.raw) : (options.raw ?? JSON.stringify(body)),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not JSON: the test sees the text.
+  }
+  return { status: response.status, body: parsed as any, headers: response.headers };
+}
+
+/** A fixture from test/fixtures, parsed afresh each time so a test may change it. */
+export function fixture(name: 'outbound-attempt-1-voicemail' | 'outbound-attempt-2-human-completed' | 'inbound-custom-llm-with-api-key'): any {
+  return JSON.parse(readFileSync(new URL(`../fixtures/${name}.json`, import.meta.url), 'utf8'));
+}
+
+/** The stored state of an order without the ids and times that depend on when it was stored: for comparisons. */
+export async function storedOrder(server: RunningServer, revoxId: string) {
+  const order = await server.database.prisma.callOrder.findUnique({
+    where: { revoxId },
+    omit: { id: true, firstStoredAt: true, updatedAt: true },
+    include: {
+      attempts: {
+        orderBy: { revoxId: 'asc' },
+        omit: { id: true, callOrderId: true, firstStoredAt: true, updatedAt: true },
+        include: { transcript: { orderBy: { position: 'asc' }, omit: { id: true, callAttemptId: true } } },
+      },
+    },
+  });
+  return order;
+}

@@ -1,0 +1,111 @@
+/** The server as `npm start` runs it: start-up messages, the webhook secret, logs, and graceful shutdown. */
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { orderDelivery } from './helpers/deliveries.ts';
+import { exited, spawnServer, startServerProcess } from './helpers/process.ts';
+import { deliver, fixture, startTestServer, WEBHOOK_SECRET } from './helpers/server.ts';
+
+const databases: TestDatabase[] = [];
+async function freshDatabase() {
+  const database = await createTestDatabase();
+  databases.push(database);
+  return { database, env: { DATA_DIR: database.dataDir, ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}) } };
+}
+afterAll(async () => {
+  for (const database of databases) await database.dispose();
+});
+
+describe('start-up', () => {
+  it('generates a webhook secret once, keeps it private in DATA_DIR, and never logs it', async () => {
+    const { database, env } = await freshDatabase();
+    const first = await startServerProcess({ ...env, WEBHOOK_SECRET: '' });
+    const secretFile = path.join(database.dataDir, 'webhook-secret');
+    const secret = (await readFile(secretFile, 'utf8')).trim();
+    expect(secret.length).toBeGreaterThanOrEqual(32);
+    expect((await stat(secretFile)).mode & 0o777).toBe(0o600);
+
+    expect((await deliver(first.url, fixture('outbound-attempt-1-voicemail'), { token: secret })).status).toBe(200);
+    expect((await deliver(first.url, fixture('outbound-attempt-1-voicemail'), { token: WEBHOOK_SECRET })).status).toBe(401);
+    first.child.kill('SIGTERM');
+    expect(await exited(first.child)).toBe(0);
+
+    // Logs are not a terminal: they say where the secret is, never what it is.
+    const output = first.output();
+    expect(output).toContain('"event":"webhook.url"');
+    expect(output).toContain(`/webhooks/revox?token=<secret>`);
+    expect(output).toContain(secretFile);
+    expect(output).not.toContain(secret);
+
+    // The same secret on the next start.
+    const second = await startServerProcess({ ...env, WEBHOOK_SECRET: '' });
+    expect((await deliver(second.url, fixture('outbound-attempt-2-human-completed'), { token: secret })).status).toBe(200);
+    second.child.kill('SIGTERM');
+    await exited(second.child);
+  });
+
+  it('refuses to start with a bad configuration, naming the variable', async () => {
+    const child = spawnServer({ HOST: '0.0.0.0', API_TOKENS: '' });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    expect(await exited(child)).toBe(2);
+    expect(stderr).toMatch(/Configuration error: HOST=0.0.0.0 .*API_TOKENS/);
+  });
+});
+
+describe('logs', () => {
+  it('are one JSON object per line with a request id, and carry no token, secret or transcript', async () => {
+    const server = await startTestServer();
+    try {
+      const custom = fixture('inbound-custom-llm-with-api-key');
+      await server.deliver(custom);
+      await server.deliver(custom);
+      await server.deliver(fixture('outbound-attempt-2-human-completed'), { headers: { 'x-request-id': 'trace-42' } });
+      await server.deliver({ call: { id: 'x' } });
+      await server.deliver(custom, { token: 'a-wrong-token-that-must-not-be-logged' });
+
+      const lines = server.logs.map((line) => JSON.parse(line));
+      const deliveries = lines.filter((line) => line.event === 'webhook.delivery');
+      expect(deliveries.map((line) => line.status)).toEqual([200, 200, 200, 422, 401]);
+      expect(deliveries.every((line) => typeof line.requestId === 'string' && line.requestId.length > 0)).toBe(true);
+      expect(deliveries[2].requestId).toBe('trace-42');
+
+      const all = server.logs.join('\n');
+      for (const forbidden of [WEBHOOK_SECRET, 'a-wrong-token-that-must-not-be-logged', custom.call.llm_model.api_key, 'order 7781', 'Saint-Éloi']) {
+        expect(all).not.toContain(forbidden);
+      }
+    } finally {
+      await server.dispose();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('on SIGTERM finishes in-flight deliveries, answers them 200, and exits 0', async () => {
+    const { env } = await freshDatabase();
+    const server = await startServerProcess(env);
+    const inFlight = Array.from({ length: 12 }, (_, i) =>
+      deliver(server.url, orderDelivery(`call_shutdown_${i}`, [{ id: `shutdown_${i}`, turns: 200 }], 0)),
+    );
+    // Let the requests reach the server, then ask it to stop while they are being stored.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    server.child.kill('SIGTERM');
+    const results = await Promise.allSettled(inFlight);
+    expect(await exited(server.child)).toBe(0);
+    expect(server.output()).toContain('"event":"server.stopped"');
+
+    // Every request that reached the server before it stopped listening was answered 200 and is stored.
+    const answered = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ status: number }>).value.status);
+    expect(answered.length).toBeGreaterThan(0);
+    expect(answered.every((status) => status === 200)).toBe(true);
+    const restarted = await startServerProcess(env);
+    try {
+      const stored = await fetch(`${restarted.url}/ready`);
+      expect(stored.status).toBe(200);
+    } finally {
+      restarted.child.kill('SIGTERM');
+      await exited(restarted.child);
+    }
+  });
+});
