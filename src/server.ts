@@ -5,11 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createYoga, useReadinessCheck, type Plugin } from 'graphql-yoga';
+import { useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
-import type { Context } from './graphql/builder.ts';
-import { schema } from './graphql/schema.ts';
+import { createGraphQL } from './graphql/yoga.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createWebhookHandler, WEBHOOK_PATH } from './webhook/route.ts';
 import { resolveWebhookSecret, type WebhookSecret } from './webhook/secret.ts';
@@ -61,11 +60,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
     };
 
-    const yoga = createYoga<Record<string, unknown>, Context>({
-      schema,
-      context: () => ({ prisma: database.prisma }),
-      logging: false,
-      healthCheckEndpoint: '/health',
+    const yoga = createGraphQL({
+      prisma: database.prisma,
+      apiTokens: config.apiTokens,
       plugins: [routes, useReadinessCheck({ endpoint: '/ready', check: () => database.ping(2_000) })],
     });
 

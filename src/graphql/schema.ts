@@ -1,0 +1,10 @@
+/** The schema frontends query. Each type lives in its own file in ./types; importing them registers them. */
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './types/scalars.ts';
+import './types/callOrder.ts';
+import './types/callAttempt.ts';
+import './types/transcriptMessage.ts';
+import './types/callStats.ts';
+
+export const schema = lexicographicSortSchema(builder.toSchema());

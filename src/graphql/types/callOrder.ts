@@ -1,0 +1,122 @@
+import type { Prisma } from '../../db/generated/prisma/client.ts';
+import { builder } from '../builder.ts';
+import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../pagination.ts';
+import { CallAttempt, ATTEMPTS_MOST_RECENT_FIRST } from './callAttempt.ts';
+import { CallDirection, CallOrderOutcome, CallOrderStatus } from './enums.ts';
+import { LlmModel } from './llmModel.ts';
+import { CallRetryConfig } from './retryConfig.ts';
+import { jsonObject } from './scalars.ts';
+
+export const CallOrder = builder.prismaNode('CallOrder', {
+  id: { field: 'id' },
+  description: 'A call order: one request to Revox to reach a number, resolved over one or more attempts.',
+  fields: (t) => ({
+    revoxId: t.exposeString('revoxId', { description: "Revox's id for the order." }),
+    fromPhoneNumber: t.exposeString('fromPhoneNumber'),
+    toPhoneNumber: t.exposeString('toPhoneNumber'),
+    direction: t.field({ type: CallDirection.ref, resolve: (order) => CallDirection.fromRaw(order.direction) }),
+    directionRaw: t.exposeString('direction', { description: 'The direction exactly as Revox sent it.' }),
+    isCompleted: t.exposeBoolean('isCompleted', { description: 'The order is finished: no more attempts will be made.' }),
+    isCancelled: t.exposeBoolean('isCancelled', { nullable: true }),
+    callsCount: t.exposeInt('callsCount', { description: 'Attempts made so far.' }),
+    nextCallAt: t.expose('nextCallAt', { type: 'DateTime', nullable: true }),
+    scheduledAt: t.expose('scheduledAt', { type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When Revox created the order.' }),
+    status: t.field({
+      type: CallOrderStatus.ref,
+      nullable: true,
+      resolve: (order) => (order.status === null ? null : CallOrderStatus.fromRaw(order.status)),
+    }),
+    statusRaw: t.exposeString('status', { nullable: true }),
+    outcome: t.field({
+      type: CallOrderOutcome.ref,
+      nullable: true,
+      resolve: (order) => (order.outcome === null ? null : CallOrderOutcome.fromRaw(order.outcome)),
+    }),
+    outcomeRaw: t.exposeString('outcome', { nullable: true }),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true, description: 'Key-value pairs set by whoever created the order.' }),
+    retryConfig: t.field({ type: CallRetryConfig, nullable: true, resolve: (order) => jsonObject(order.retryConfig) }),
+    llmModel: t.field({ type: LlmModel, nullable: true, resolve: (order) => jsonObject(order.llmModel) }),
+    lastAttempt: t.field({
+      type: CallAttempt,
+      nullable: true,
+      description: 'The most recent attempt.',
+      select: (_args, _context, nestedSelection) => ({
+        attempts: nestedSelection({ orderBy: ATTEMPTS_MOST_RECENT_FIRST, take: 1 }),
+      }),
+      resolve: (order) => order.attempts[0] ?? null,
+    }),
+    attempts: t.relatedConnection('attempts', {
+      cursor: 'id',
+      description: 'Every attempt, most recent first.',
+      totalCount: true,
+      defaultSize: DEFAULT_PAGE_SIZE,
+      maxSize: MAX_PAGE_SIZE,
+      query: (args) => {
+        checkPageSize(args);
+        return { orderBy: ATTEMPTS_MOST_RECENT_FIRST };
+      },
+    }),
+  }),
+});
+
+const CallOrderFilter = builder.inputType('CallOrderFilter', {
+  description: 'Every condition given must hold. Time ranges are half-open: `...After` inclusive, `...Before` exclusive.',
+  fields: (t) => ({
+    direction: t.field({ type: [CallDirection.ref], required: false }),
+    isCompleted: t.boolean({ required: false }),
+    phoneNumber: t.string({ required: false, description: "Matches the order's from or to number (E.164)." }),
+    createdAfter: t.field({ type: 'DateTime', required: false }),
+    createdBefore: t.field({ type: 'DateTime', required: false }),
+  }),
+});
+
+const CallOrderOrderBy = builder.enumType('CallOrderOrderBy', {
+  values: { CREATED_AT_DESC: { value: 'desc' }, CREATED_AT_ASC: { value: 'asc' } } as const,
+});
+
+function callOrderWhere(filter: typeof CallOrderFilter.$inferInput | null | undefined): Prisma.CallOrderWhereInput {
+  if (!filter) return {};
+  const and: Prisma.CallOrderWhereInput[] = [];
+  if (filter.direction) {
+    const { known, other, allKnown } = CallDirection.selection(filter.direction);
+    and.push({ OR: [{ direction: { in: known } }, ...(other ? [{ direction: { notIn: allKnown } }] : [])] });
+  }
+  if (filter.isCompleted !== null && filter.isCompleted !== undefined) and.push({ isCompleted: filter.isCompleted });
+  if (filter.phoneNumber) and.push({ OR: [{ fromPhoneNumber: filter.phoneNumber }, { toPhoneNumber: filter.phoneNumber }] });
+  if (filter.createdAfter) and.push({ createdAt: { gte: filter.createdAfter } });
+  if (filter.createdBefore) and.push({ createdAt: { lt: filter.createdBefore } });
+  return { AND: and };
+}
+
+builder.queryFields((t) => ({
+  callOrder: t.prismaField({
+    type: 'CallOrder',
+    nullable: true,
+    description: 'A call order by its Revox id.',
+    args: { revoxId: t.arg.string({ required: true }) },
+    resolve: (query, _root, { revoxId }, { prisma }) => prisma.callOrder.findUnique({ ...query, where: { revoxId } }),
+  }),
+  callOrders: t.prismaConnection({
+    type: 'CallOrder',
+    cursor: 'id',
+    description: 'Call orders, newest first unless `orderBy` says otherwise.',
+    defaultSize: DEFAULT_PAGE_SIZE,
+    maxSize: MAX_PAGE_SIZE,
+    args: {
+      filter: t.arg({ type: CallOrderFilter }),
+      orderBy: t.arg({ type: CallOrderOrderBy, defaultValue: 'desc' }),
+    },
+    totalCount: (_connection, { filter }, { prisma }) => prisma.callOrder.count({ where: callOrderWhere(filter) }),
+    resolve: (query, _root, args, { prisma }) => {
+      checkPageSize(args);
+      const direction = args.orderBy ?? 'desc';
+      return prisma.callOrder.findMany({
+        ...query,
+        where: callOrderWhere(args.filter),
+        // The id breaks ties between equal creation times, so every row has one place in the order.
+        orderBy: [{ createdAt: direction }, { id: direction }],
+      });
+    },
+  }, { name: 'CallOrderConnection' }, { name: 'CallOrderEdge' }),
+}));

@@ -1,0 +1,57 @@
+/** The model behind a call: a union on Revox's `type`. A custom model's api_key is never stored, so never served. */
+import { builder } from '../builder.ts';
+
+type Stored = Record<string, unknown>;
+const text = (stored: Stored, key: string) => (typeof stored[key] === 'string' ? (stored[key] as string) : null);
+
+const DedicatedInstanceLlm = builder.objectRef<Stored>('DedicatedInstanceLlm').implement({
+  fields: (t) => ({ name: t.string({ nullable: true, resolve: (m) => text(m, 'name') }) }),
+});
+
+const OpenRouterLlm = builder.objectRef<Stored>('OpenRouterLlm').implement({
+  fields: (t) => ({
+    openrouterModelId: t.string({ nullable: true, resolve: (m) => text(m, 'openrouter_model_id') }),
+    openrouterProvider: t.string({ nullable: true, resolve: (m) => text(m, 'openrouter_provider') }),
+  }),
+});
+
+const CustomLlm = builder.objectRef<Stored>('CustomLlm').implement({
+  description: 'A model served by the customer. Its API key is removed on receipt and is never available.',
+  fields: (t) => ({
+    apiUrl: t.string({ nullable: true, resolve: (m) => text(m, 'api_url') }),
+    modelName: t.string({ nullable: true, resolve: (m) => text(m, 'model_name') }),
+  }),
+});
+
+const RealtimeLlm = builder.objectRef<Stored>('RealtimeLlm').implement({
+  fields: (t) => ({
+    provider: t.string({ nullable: true, resolve: (m) => text(m, 'provider') }),
+    realtimeModelId: t.string({ nullable: true, resolve: (m) => text(m, 'realtime_model_id') }),
+    realtimeVoiceId: t.string({ nullable: true, resolve: (m) => text(m, 'realtime_voice_id') }),
+  }),
+});
+
+const OtherLlm = builder.objectRef<Stored>('OtherLlm').implement({
+  description: 'A kind of model this version of Callboard does not know yet.',
+  fields: () => ({}),
+});
+
+const VARIANTS = {
+  'dedicated-instance': DedicatedInstanceLlm,
+  openrouter: OpenRouterLlm,
+  custom: CustomLlm,
+  realtime: RealtimeLlm,
+} as const;
+
+export const LlmModel = builder.unionType('LlmModel', {
+  types: [DedicatedInstanceLlm, OpenRouterLlm, CustomLlm, RealtimeLlm, OtherLlm],
+  resolveType: (model) => VARIANTS[text(model, 'type') as keyof typeof VARIANTS] ?? OtherLlm,
+});
+
+// Every variant says which type Revox sent and carries the whole object (without any api_key) for the curious.
+for (const variant of [DedicatedInstanceLlm, OpenRouterLlm, CustomLlm, RealtimeLlm, OtherLlm]) {
+  builder.objectFields(variant, (t) => ({
+    type: t.string({ description: "Revox's `type`, as sent.", resolve: (m) => text(m, 'type') ?? '' }),
+    raw: t.field({ type: 'JSON', resolve: (m) => m }),
+  }));
+}

@@ -1,0 +1,17 @@
+import { builder } from '../builder.ts';
+import { TranscriptRole } from './enums.ts';
+
+export const TranscriptMessage = builder.prismaNode('TranscriptMessage', {
+  id: { field: 'id' },
+  description: 'One turn of a transcript.',
+  fields: (t) => ({
+    position: t.exposeInt('position', { description: 'Order in the conversation, from 0.' }),
+    role: t.field({ type: TranscriptRole.ref, resolve: (message) => TranscriptRole.fromRaw(message.role) }),
+    roleRaw: t.exposeString('role'),
+    content: t.exposeString('content'),
+    toolName: t.exposeString('toolName', { nullable: true }),
+    toolArguments: t.expose('toolArguments', { type: 'JSON', nullable: true, description: 'An object or a JSON string, as Revox sent it.' }),
+    toolIsError: t.exposeBoolean('toolIsError', { nullable: true }),
+    callAttempt: t.relation('callAttempt'),
+  }),
+});

@@ -1,0 +1,96 @@
+/**
+ * GraphQL over HTTP: the schema served by Yoga at /graphql, GraphiQL for browsers, bearer-token auth, and limits
+ * on what one operation may ask for.
+ */
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import { bearerToken, tokenIsAccepted } from '../auth.ts';
+import type { PrismaClient } from '../db/generated/prisma/client.ts';
+import type { Context } from './builder.ts';
+import { schema } from './schema.ts';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface GraphQLOptions {
+  prisma: PrismaClient;
+  /** Empty: the API is open (the configuration only allows that on a loopback host). */
+  apiTokens: readonly string[];
+  /** Plugins for the rest of the HTTP surface, which shares Yoga's server. */
+  plugins: Plugin[];
+}
+
+const EXAMPLE_QUERY = `# Welcome to Callboard. Press the run button (or Ctrl-Enter) to see the latest calls.
+# With API_TOKENS set, add {"Authorization": "Bearer <token>"} in the Headers tab below.
+query LatestCalls {
+  callOrders(first: 10) {
+    totalCount
+    nodes {
+      revoxId
+      direction
+      toPhoneNumber
+      isCompleted
+      createdAt
+      lastAttempt {
+        status
+        result
+        durationSeconds
+        transcript {
+          role
+          content
+        }
+      }
+    }
+  }
+}
+`;
+
+/** Limits that keep one operation from costing the server too much; page sizes are capped separately. */
+export const OPERATION_LIMITS = {
+  maxDepth: 12,
+  maxAliases: 20,
+  maxTokens: 3_000,
+  maxDirectives: 20,
+  maxCost: 5_000,
+} as const;
+
+export function createGraphQL(options: GraphQLOptions) {
+  const armor = EnvelopArmorPlugin({
+    maxDepth: { n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true },
+    maxAliases: { n: OPERATION_LIMITS.maxAliases },
+    maxTokens: { n: OPERATION_LIMITS.maxTokens },
+    maxDirectives: { n: OPERATION_LIMITS.maxDirectives },
+    costLimit: { maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true },
+    blockFieldSuggestion: { enabled: true },
+  });
+
+  return createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: GRAPHQL_PATH,
+    context: () => ({ prisma: options.prisma }),
+    logging: false,
+    // Errors from resolvers reach clients as "Unexpected error." with no stack or SQL; GraphQLErrors we throw
+    // on purpose (bad arguments) keep their message.
+    maskedErrors: true,
+    graphiql: { title: 'Callboard', defaultQuery: EXAMPLE_QUERY },
+    healthCheckEndpoint: '/health',
+    plugins: [...options.plugins, requireToken(options.apiTokens), armor],
+  });
+}
+
+/** With API tokens configured, every GraphQL request needs one. The GraphiQL page itself holds no data. */
+function requireToken(apiTokens: readonly string[]): Plugin {
+  return {
+    onRequest({ request, url, endResponse }) {
+      if (apiTokens.length === 0 || url.pathname !== GRAPHQL_PATH) return;
+      if (tokenIsAccepted(bearerToken(request.headers.get('authorization')), apiTokens)) return;
+      const wantsGraphiQL = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html') && !url.searchParams.has('query');
+      if (wantsGraphiQL) return;
+      endResponse(
+        Response.json(
+          { errors: [{ message: 'Missing or invalid API token: send Authorization: Bearer <token>', extensions: { code: 'UNAUTHENTICATED' } }] },
+          { status: 401, headers: { 'www-authenticate': 'Bearer' } },
+        ),
+      );
+    },
+  };
+}
