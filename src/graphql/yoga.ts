@@ -50,7 +50,7 @@ export const OPERATION_LIMITS = {
   maxAliases: 20,
   maxTokens: 3_000,
   maxDirectives: 20,
-  maxCost: 5_000,
+  maxCost: 20_000,
 } as const;
 
 export function createGraphQL(options: GraphQLOptions) {

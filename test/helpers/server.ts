@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
@@ -13,6 +13,8 @@ export interface TestServer extends RunningServer {
   testDatabase: TestDatabase;
   /** POSTs a delivery to the webhook with the right token unless told otherwise. */
   deliver(body: unknown, options?: DeliverOptions): Promise<{ status: number; body: any; headers: Headers }>;
+  /** POSTs a GraphQL operation to /graphql; `token` goes in an Authorization: Bearer header. */
+  graphql(query: string, variables?: Record<string, unknown>, token?: string): Promise<{ status: number; body: any }>;
   /** Stops the server and removes its database. */
   dispose(): Promise<void>;
 }
@@ -24,7 +26,11 @@ export interface DeliverOptions {
   raw?: string | Buffer;
 }
 
-export async function startTestServer(overrides: Partial<Config> = {}, testDatabase?: TestDatabase): Promise<TestServer> {
+export async function startTestServer(
+  overrides: Partial<Config> = {},
+  testDatabase?: TestDatabase,
+  options: Pick<ServerOptions, 'onQuery'> = {},
+): Promise<TestServer> {
   const database = testDatabase ?? (await createTestDatabase());
   const logs: string[] = [];
   const config: Config = {
@@ -38,12 +44,13 @@ export async function startTestServer(overrides: Partial<Config> = {}, testDatab
     maxBodyBytes: 5 * 1024 * 1024,
     ...overrides,
   };
-  const server = await startServer(config, { logger: createLogger((line) => logs.push(line)) });
+  const server = await startServer(config, { ...options, logger: createLogger((line) => logs.push(line)) });
   return {
     ...server,
     logs,
     testDatabase: database,
-    deliver: (body, options) => deliver(server.url, body, options),
+    deliver: (body, deliverOptions) => deliver(server.url, body, deliverOptions),
+    graphql: (query, variables, token) => graphql(server.url, query, variables, token),
     async dispose() {
       await server.stop();
       if (!testDatabase) await database.dispose();
@@ -67,6 +74,15 @@ export async function deliver(baseUrl: string, body: unknown, options: DeliverOp
     // Not JSON: the test sees the text.
   }
   return { status: response.status, body: parsed as any, headers: response.headers };
+}
+
+export async function graphql(baseUrl: string, query: string, variables?: Record<string, unknown>, token?: string) {
+  const response = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as any };
 }
 
 /** A fixture from test/fixtures, parsed afresh each time so a test may change it. */

@@ -79,7 +79,8 @@ export function callAttemptWhere(filter: CallAttemptFilterInput | null | undefin
   if (filter.endedAfter) and.push({ endedAt: { gte: filter.endedAfter } });
   if (filter.endedBefore) and.push({ endedAt: { lt: filter.endedBefore } });
   if (filter.transcriptContains) {
-    and.push({ transcript: { some: { content: { contains: filter.transcriptContains, mode: 'insensitive' } } } });
+    // Prisma passes `contains` to ILIKE unescaped: % and _ in the text must not act as wildcards.
+    and.push({ transcript: { some: { content: { contains: escapeLike(filter.transcriptContains), mode: 'insensitive' } } } });
   }
   return { AND: and };
 }
@@ -97,12 +98,17 @@ export function callAttemptSql(filter: CallAttemptFilterInput | null | undefined
   if (filter?.endedAfter) conditions.push(Prisma.sql`a.ended_at >= ${filter.endedAfter}`);
   if (filter?.endedBefore) conditions.push(Prisma.sql`a.ended_at < ${filter.endedBefore}`);
   if (filter?.transcriptContains) {
-    const pattern = `%${filter.transcriptContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const pattern = `%${escapeLike(filter.transcriptContains)}%`;
     conditions.push(
       Prisma.sql`EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id AND m.content ILIKE ${pattern})`,
     );
   }
   return Prisma.join(conditions, ' AND ');
+}
+
+/** Text for a LIKE pattern that matches itself literally (backslash is PostgreSQL's default escape). */
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 const CallAttemptOrderBy = builder.enumType('CallAttemptOrderBy', {
