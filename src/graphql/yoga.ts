@@ -77,14 +77,15 @@ export function createGraphQL(options: GraphQLOptions) {
   });
 }
 
-/** With API tokens configured, every GraphQL request needs one. The GraphiQL page itself holds no data. */
+/**
+ * With API tokens configured, every GraphQL request needs one. Yoga answers a browser's request for the GraphiQL
+ * page before this runs; the page holds no data, and the queries it sends need the token like any other.
+ */
 function requireToken(apiTokens: readonly string[]): Plugin {
   return {
     onRequest({ request, url, endResponse }) {
       if (apiTokens.length === 0 || url.pathname !== GRAPHQL_PATH) return;
       if (tokenIsAccepted(bearerToken(request.headers.get('authorization')), apiTokens)) return;
-      const wantsGraphiQL = request.method === 'GET' && (request.headers.get('accept') ?? '').includes('text/html') && !url.searchParams.has('query');
-      if (wantsGraphiQL) return;
       endResponse(
         Response.json(
           { errors: [{ message: 'Missing or invalid API token: send Authorization: Bearer <token>', extensions: { code: 'UNAUTHENTICATED' } }] },

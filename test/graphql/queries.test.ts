@@ -41,7 +41,7 @@ async function walk(field: 'callOrders' | 'callAttempts', variables: Record<stri
   let after: string | null = null;
   let totalCount = 0;
   for (;;) {
-    const page = (await query(text, { ...variables, first: pageSize, after }))[field];
+    const page: any = (await query(text, { ...variables, first: pageSize, after }))[field];
     totalCount = page.totalCount;
     forward.push(...page.edges.map((e: any) => e.node));
     if (!page.pageInfo.hasNextPage) break;
@@ -50,7 +50,7 @@ async function walk(field: 'callOrders' | 'callAttempts', variables: Record<stri
   const backward: any[] = [];
   let before: string | null = null;
   for (;;) {
-    const page = (await query(text, { ...variables, last: pageSize, before }))[field];
+    const page: any = (await query(text, { ...variables, last: pageSize, before }))[field];
     backward.unshift(...page.edges.map((e: any) => e.node));
     if (!page.pageInfo.hasPreviousPage) break;
     before = page.pageInfo.startCursor;
