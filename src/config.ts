@@ -14,6 +14,8 @@ export interface Config {
   apiTokens: string[];
   /** Largest webhook body accepted, in bytes. */
   maxBodyBytes: number;
+  /** Open WebSocket connections allowed at once; more are closed with 1013 (try again later). */
+  maxWebSocketConnections: number;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +56,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookSecret,
     apiTokens,
     maxBodyBytes: integer(env, 'WEBHOOK_MAX_BODY_BYTES', 5 * MIB, 1024, 100 * MIB),
+    maxWebSocketConnections: integer(env, 'WS_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
   };
 }
 

@@ -8,6 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { useReadinessCheck, type Plugin } from 'graphql-yoga';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
+import { createEventBus, type EventBus } from './events/eventBus.ts';
+import { attachWebSocket } from './graphql/websocket.ts';
 import { createGraphQL } from './graphql/yoga.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createWebhookHandler, WEBHOOK_PATH } from './webhook/route.ts';
@@ -18,7 +20,10 @@ export interface RunningServer {
   url: string;
   port: number;
   database: Database;
+  events: EventBus;
   webhookSecret: WebhookSecret;
+  /** Webhook deliveries being received or stored right now. */
+  inFlightDeliveries(): number;
   /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
   stop(): Promise<void>;
 }
@@ -29,12 +34,13 @@ export interface ServerOptions {
   onQuery?: (sql: string) => void;
 }
 
-/** In-flight requests get this long to finish on shutdown before their connections are cut. */
+/** Deliveries being stored get this long to finish on shutdown before their connections are cut. */
 const DRAIN_TIMEOUT_MS = 10_000;
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onQuery: options.onQuery });
+  const events = createEventBus(config.redisUrl, logger);
   if (database.appliedMigrations.length > 0) {
     logger.info('database.migrated', { applied: database.appliedMigrations.join(',') });
   }
@@ -47,26 +53,37 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       maxBodyBytes: config.maxBodyBytes,
       logger,
       databaseIsUp: () => database.ping(1_000),
+      onStored: (stored) => events.publishCallCompleted(stored.completed),
     });
+    let inFlightWebhooks = 0;
 
     const routes: Plugin = {
       onRequest({ request, url, endResponse }) {
         if (url.pathname !== WEBHOOK_PATH) return;
         const requestId = requestIdOf(request);
-        return handleWebhook(request, requestId).then((response) => {
-          response.headers.set('x-request-id', requestId);
-          endResponse(response);
-        });
+        inFlightWebhooks += 1;
+        return handleWebhook(request, requestId)
+          .then((response) => {
+            response.headers.set('x-request-id', requestId);
+            endResponse(response);
+          })
+          .finally(() => (inFlightWebhooks -= 1));
       },
     };
 
     const yoga = createGraphQL({
       prisma: database.prisma,
+      events,
       apiTokens: config.apiTokens,
       plugins: [routes, useReadinessCheck({ endpoint: '/ready', check: () => database.ping(2_000) })],
     });
 
     const server = createServer(yoga);
+    const webSocket = attachWebSocket(server, yoga, {
+      apiTokens: config.apiTokens,
+      maxConnections: config.maxWebSocketConnections,
+      logger,
+    });
     await listen(server, config.port, config.host);
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -76,9 +93,19 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       url,
       port,
       database,
+      events,
       webhookSecret,
+      inFlightDeliveries: () => inFlightWebhooks,
       async stop() {
-        await drain(server);
+        // Stop accepting, let deliveries being stored finish and their events go out, then close subscribers
+        // (WebSocket with 1001; SSE streams end with their connections) and the database.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await waitUntil(() => inFlightWebhooks === 0, DRAIN_TIMEOUT_MS);
+        await webSocket.close();
+        server.closeAllConnections();
+        await closed;
+        await events.close();
         await database.close();
         logger.info('server.stopped');
       },
@@ -104,11 +131,7 @@ function listen(server: Server, port: number, host: string): Promise<void> {
   });
 }
 
-/** Stops accepting, closes idle keep-alive connections, waits for in-flight requests, then cuts what remains. */
-async function drain(server: Server): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const deadline = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
-  await closed;
-  clearTimeout(deadline);
+async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
 }

@@ -3,11 +3,13 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
+import type { CallEventSource } from '../events/eventBus.ts';
 import type PrismaTypes from '../db/generated/pothos-types.ts';
 import { getDatamodel } from '../db/generated/pothos-types.ts';
 
 export interface Context {
   readonly prisma: PrismaClient;
+  readonly events: CallEventSource;
 }
 
 export const builder = new SchemaBuilder<{
@@ -41,3 +43,4 @@ export const builder = new SchemaBuilder<{
 });
 
 builder.queryType({});
+builder.subscriptionType({});

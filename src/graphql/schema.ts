@@ -6,5 +6,6 @@ import './types/callOrder.ts';
 import './types/callAttempt.ts';
 import './types/transcriptMessage.ts';
 import './types/callStats.ts';
+import './types/callCompleted.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

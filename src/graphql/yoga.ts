@@ -3,9 +3,11 @@
  * on what one operation may ask for.
  */
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { bearerToken, tokenIsAccepted } from '../auth.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
+import type { CallEventSource } from '../events/eventBus.ts';
 import type { Context } from './builder.ts';
 import { schema } from './schema.ts';
 
@@ -13,6 +15,7 @@ export const GRAPHQL_PATH = '/graphql';
 
 export interface GraphQLOptions {
   prisma: PrismaClient;
+  events: CallEventSource;
   /** Empty: the API is open (the configuration only allows that on a loopback host). */
   apiTokens: readonly string[];
   /** Plugins for the rest of the HTTP surface, which shares Yoga's server. */
@@ -66,15 +69,24 @@ export function createGraphQL(options: GraphQLOptions) {
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: () => ({ prisma: options.prisma }),
+    context: () => ({ prisma: options.prisma, events: options.events }),
     logging: false,
     // Errors from resolvers reach clients as "Unexpected error." with no stack or SQL; GraphQLErrors we throw
     // on purpose (bad arguments) keep their message.
     maskedErrors: true,
     graphiql: { title: 'Callboard', defaultQuery: EXAMPLE_QUERY },
+    // GraphiQL's scripts, styles and editor workers are inlined in the page: nothing comes from a CDN, so it works
+    // offline and behind firewalls. The page (about 9 MB) is rendered once.
+    renderGraphiQL: renderGraphiQLOnce,
     healthCheckEndpoint: '/health',
     plugins: [...options.plugins, requireToken(options.apiTokens), armor],
   });
+}
+
+let graphiqlPage: string | undefined;
+function renderGraphiQLOnce(options: Parameters<typeof renderGraphiQL>[0]): string {
+  graphiqlPage ??= renderGraphiQL(options);
+  return graphiqlPage;
 }
 
 /**

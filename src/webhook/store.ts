@@ -7,6 +7,7 @@
  * arrival order.
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
+import type { CallCompletedPayload } from '../events/eventBus.ts';
 import type { Json } from './json.ts';
 import { FINISHED_ATTEMPT_STATUSES, PayloadError, type AttemptRecord, type Delivery, type OrderRecord } from './payload.ts';
 
@@ -30,8 +31,8 @@ export interface StoredDelivery {
   duplicate: boolean;
   callOrderId: string;
   attempts: { created: number; updated: number; unchanged: number };
-  /** Internal ids of attempts stored in a finished status for the first time by this delivery. */
-  newlyFinishedAttemptIds: string[];
+  /** One event per attempt this delivery stored in a finished status for the first time. */
+  completed: CallCompletedPayload[];
 }
 
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 } as const;
@@ -52,7 +53,7 @@ export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, en
     if (earlier) {
       const deliveryId = await archive(tx, entry, { outcome: 'duplicate', httpStatus: 200, error: null });
       const unchanged = delivery.attempts.length;
-      return { deliveryId, duplicate: true, callOrderId: order.id, attempts: { created: 0, updated: 0, unchanged }, newlyFinishedAttemptIds: [] };
+      return { deliveryId, duplicate: true, callOrderId: order.id, attempts: { created: 0, updated: 0, unchanged }, completed: [] };
     }
 
     const existing = await tx.callAttempt.findMany({
@@ -61,7 +62,7 @@ export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, en
     });
     const existingByRevoxId = new Map(existing.map((attempt) => [attempt.revoxId, attempt]));
     const counts = { created: 0, updated: 0, unchanged: 0 };
-    const newlyFinishedAttemptIds: string[] = [];
+    const completed: CallCompletedPayload[] = [];
 
     for (const attempt of delivery.attempts) {
       const stored = existingByRevoxId.get(attempt.revoxId);
@@ -73,11 +74,21 @@ export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, en
       const id = stored ? await updateAttempt(tx, stored.id, attempt) : await createAttempt(tx, order.id, attempt);
       counts[stored ? 'updated' : 'created'] += 1;
       const wasFinished = stored !== undefined && FINISHED_ATTEMPT_STATUSES.has(stored.status);
-      if (!wasFinished && FINISHED_ATTEMPT_STATUSES.has(attempt.status)) newlyFinishedAttemptIds.push(id);
+      if (!wasFinished && FINISHED_ATTEMPT_STATUSES.has(attempt.status)) {
+        completed.push({
+          attemptId: id,
+          callOrderId: order.id,
+          callOrderRevoxId: delivery.order.revoxId,
+          phoneNumbers: [...new Set([order.fromPhoneNumber, order.toPhoneNumber, attempt.phoneNumber])],
+          direction: order.direction,
+          result: attempt.result,
+          orderCompleted: order.isCompleted,
+        });
+      }
     }
 
     const deliveryId = await archive(tx, entry, { outcome: 'accepted', httpStatus: 200, error: null });
-    return { deliveryId, duplicate: false, callOrderId: order.id, attempts: counts, newlyFinishedAttemptIds };
+    return { deliveryId, duplicate: false, callOrderId: order.id, attempts: counts, completed };
   }, TRANSACTION_OPTIONS);
 }
 
@@ -118,13 +129,14 @@ async function rejectForeignAttempt(tx: Transaction, attempt: AttemptRecord, own
   throw new PayloadError(`${attempt.path}.id`, `attempt "${attempt.revoxId}" belongs to call order "${owner.revoxId}"`);
 }
 
-async function upsertOrder(tx: Transaction, order: OrderRecord): Promise<{ id: string }> {
-  const stored = await tx.callOrder.findUnique({ where: { revoxId: order.revoxId }, select: { id: true, versionKey: true } });
-  if (!stored) return tx.callOrder.create({ data: orderData(order), select: { id: true } });
-  if (stored.versionKey < order.versionKey) {
-    await tx.callOrder.update({ where: { id: stored.id }, data: orderData(order), select: { id: true } });
-  }
-  return stored;
+/** The facts about the order that events carry, as stored once this delivery is applied. */
+const ORDER_FACTS = { id: true, direction: true, isCompleted: true, fromPhoneNumber: true, toPhoneNumber: true } as const;
+
+async function upsertOrder(tx: Transaction, order: OrderRecord) {
+  const stored = await tx.callOrder.findUnique({ where: { revoxId: order.revoxId }, select: { ...ORDER_FACTS, versionKey: true } });
+  if (!stored) return tx.callOrder.create({ data: orderData(order), select: ORDER_FACTS });
+  if (stored.versionKey >= order.versionKey) return stored;
+  return tx.callOrder.update({ where: { id: stored.id }, data: orderData(order), select: ORDER_FACTS });
 }
 
 function orderData(order: OrderRecord) {

@@ -1,6 +1,6 @@
 /** Starts the real server on a loopback port with a database of its own, and talks to it over HTTP. */
 import { readFileSync } from 'node:fs';
-import type { Config } from '../../src/config.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -34,14 +34,11 @@ export async function startTestServer(
   const database = testDatabase ?? (await createTestDatabase());
   const logs: string[] = [];
   const config: Config = {
+    ...loadConfig({}),
     port: 0,
-    host: '127.0.0.1',
     dataDir: database.dataDir,
     databaseUrl: database.databaseUrl,
-    redisUrl: undefined,
     webhookSecret: WEBHOOK_SECRET,
-    apiTokens: [],
-    maxBodyBytes: 5 * 1024 * 1024,
     ...overrides,
   };
   const server = await startServer(config, { ...options, logger: createLogger((line) => logs.push(line)) });

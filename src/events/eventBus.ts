@@ -1,0 +1,102 @@
+/**
+ * Completion events, published after a delivery's transaction commits. In-process by default; with REDIS_URL they
+ * fan out through Redis so a subscriber on any instance sees a webhook stored by any other.
+ *
+ * Events carry ids and the few facts subscription filters need, never records: subscribers load what they select.
+ */
+import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { createPubSub, finalAsyncIterator, type PubSub } from 'graphql-yoga';
+import { Redis } from 'ioredis';
+import { describeError, type Logger } from '../log.ts';
+
+export interface CallCompletedPayload {
+  attemptId: string;
+  callOrderId: string;
+  callOrderRevoxId: string;
+  /** The order's from and to numbers and the attempt's number. */
+  phoneNumbers: string[];
+  direction: string;
+  result: string | null;
+  orderCompleted: boolean;
+}
+
+type CallEvents = { callCompleted: [CallCompletedPayload] };
+type EventPubSub = PubSub<CallEvents>;
+
+export interface EventBus {
+  publishCallCompleted(events: readonly CallCompletedPayload[]): void;
+  /** Every completion event from now on, from any instance. */
+  subscribeCallCompleted(): AsyncIterable<CallCompletedPayload>;
+  /** Subscriptions currently listening on this instance. */
+  subscriberCount(): number;
+  close(): Promise<void>;
+}
+
+/** The part of the event bus that GraphQL resolvers use. */
+export type CallEventSource = Pick<EventBus, 'subscribeCallCompleted'>;
+
+function withSubscriberCount(pubsub: EventPubSub) {
+  let subscribers = 0;
+  return {
+    subscriberCount: () => subscribers,
+    subscribeCallCompleted(): AsyncIterable<CallCompletedPayload> {
+      subscribers += 1;
+      // Not an async generator: its return() would wait for the next event, so a client that leaves while no
+      // event comes would never release its subscription.
+      return finalAsyncIterator(pubsub.subscribe('callCompleted'), () => {
+        subscribers -= 1;
+      });
+    },
+  };
+}
+
+export function createEventBus(redisUrl: string | undefined, logger: Logger): EventBus {
+  if (!redisUrl) {
+    const pubsub = createPubSub<CallEvents>();
+    return {
+      ...withSubscriberCount(pubsub),
+      publishCallCompleted: (events) => events.forEach((event) => pubsub.publish('callCompleted', event)),
+      close: async () => {},
+    };
+  }
+
+  const connect = (role: 'publish' | 'subscribe') => {
+    const client = new Redis(redisUrl, {
+      // Never let a Redis outage hold a webhook answer: commands fail at once while disconnected...
+      enableOfflineQueue: role === 'subscribe',
+      maxRetriesPerRequest: role === 'subscribe' ? null : 0,
+      // ...and reconnect in the background, at most every 2 s.
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+      lazyConnect: false,
+    });
+    let healthy = true;
+    client.on('error', (error) => {
+      if (healthy) logger.error('redis.error', { role, error: describeError(error) });
+      healthy = false;
+    });
+    client.on('ready', () => {
+      if (!healthy) logger.info('redis.reconnected', { role });
+      healthy = true;
+    });
+    return client;
+  };
+  const publishClient = connect('publish');
+  const subscribeClient = connect('subscribe');
+  const pubsub = createPubSub<CallEvents>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
+
+  return {
+    ...withSubscriberCount(pubsub),
+    publishCallCompleted(events) {
+      for (const event of events) {
+        // Published here rather than through pubsub.publish: the Redis event target does not handle a failed
+        // publish. The channel and message are the ones the event target's subscriber reads.
+        publishClient.publish('callCompleted', JSON.stringify(event)).catch((error: unknown) => {
+          logger.error('events.publish_failed', { attemptId: event.attemptId, error: describeError(error) });
+        });
+      }
+    },
+    async close() {
+      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+    },
+  };
+}
