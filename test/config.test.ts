@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       webhookSecret: undefined,
       apiTokens: [],
       maxBodyBytes: 5 * 1024 * 1024,
+      maxWebSocketConnections: 10_000,
     });
   });
 

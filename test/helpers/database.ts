@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
 
 export const serverUrl = process.env.DATABASE_URL;
@@ -44,4 +47,46 @@ async function withAdminClient(run: (client: pg.Client) => Promise<unknown>): Pr
   } finally {
     await client.end();
   }
+}
+
+export interface TcpDatabase {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** The database's URL as reached through `port` (e.g. a proxy in front of it). */
+  url: (port: number) => string;
+  dispose(): Promise<void>;
+}
+
+/**
+ * A database reachable over TCP, for tests that put something between it and the server or share it between
+ * instances: the CI server's fresh database, or an in-memory PGlite served on a loopback socket.
+ */
+export async function databaseOnTcp(): Promise<TcpDatabase> {
+  const database = await createTestDatabase();
+  if (database.databaseUrl) {
+    const url = new URL(database.databaseUrl);
+    return {
+      host: url.hostname,
+      port: Number(url.port || 5432),
+      dataDir: database.dataDir,
+      url: (port) => Object.assign(new URL(database.databaseUrl!), { port: String(port) }).toString(),
+      dispose: () => database.dispose(),
+    };
+  }
+  const db = await PGlite.create({ extensions: { pg_trgm } });
+  const socketServer = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 32 });
+  await socketServer.start();
+  const port = Number(socketServer.getServerConn().split(':').at(-1));
+  return {
+    host: '127.0.0.1',
+    port,
+    dataDir: database.dataDir,
+    url: (p) => `postgres://postgres@127.0.0.1:${p}/postgres`,
+    async dispose() {
+      await socketServer.stop();
+      await db.close();
+      await database.dispose();
+    },
+  };
 }

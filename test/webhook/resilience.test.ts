@@ -2,11 +2,8 @@
  * Failure paths that need more than one process or a database that can disappear: a database that goes away and
  * comes back, and a server killed with SIGKILL in the middle of a burst.
  */
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../helpers/database.ts';
+import { createTestDatabase, databaseOnTcp } from '../helpers/database.ts';
 import { orderDelivery } from '../helpers/deliveries.ts';
 import { exited, startServerProcess } from '../helpers/process.ts';
 import { startProxy } from '../helpers/proxy.ts';
@@ -17,33 +14,10 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** A PostgreSQL server reachable over TCP: the CI server, or PGlite served on a socket. */
-async function databaseOnTcp(): Promise<{ host: string; port: number; url: (port: number) => string; dataDir: string }> {
-  const database = await createTestDatabase();
-  cleanups.push(() => database.dispose());
-  if (database.databaseUrl) {
-    const url = new URL(database.databaseUrl);
-    return {
-      host: url.hostname,
-      port: Number(url.port || 5432),
-      dataDir: database.dataDir,
-      url: (port) => Object.assign(new URL(database.databaseUrl!), { port: String(port) }).toString(),
-    };
-  }
-  const db = await PGlite.create({ extensions: { pg_trgm } });
-  const socketServer = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 16 });
-  await socketServer.start();
-  cleanups.push(async () => {
-    await socketServer.stop();
-    await db.close();
-  });
-  const port = Number(socketServer.getServerConn().split(':').at(-1));
-  return { host: '127.0.0.1', port, dataDir: database.dataDir, url: (p) => `postgres://postgres@127.0.0.1:${p}/postgres` };
-}
-
 describe('the database goes away', () => {
   it('answers 503 (retry later) and not ready, then recovers when the database comes back', async () => {
     const target = await databaseOnTcp();
+    cleanups.push(() => target.dispose());
     const proxy = await startProxy(target.port, target.host);
     cleanups.push(() => proxy.close().catch(() => {}));
     const server = await startTestServer(
