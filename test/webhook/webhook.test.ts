@@ -1,5 +1,6 @@
 /** POST /webhooks/revox against the real server and database: every row of the contract's webhook table. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orderDelivery } from '../helpers/deliveries.ts';
 import { fixture, startTestServer, storedOrder, WEBHOOK_SECRET, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -138,8 +139,7 @@ describe('rejected deliveries', () => {
   });
 
   it('a rejected delivery never changes what was stored before', async () => {
-    const delivery = fixture('outbound-attempt-2-human-completed');
-    delivery.call.id = 'call_keep_me';
+    const delivery: any = orderDelivery('call_keep_me', [{ id: 'keep_a0' }, { id: 'keep_a1' }], 0);
     expect((await server.deliver(delivery)).status).toBe(200);
     const before = await storedOrder(server, 'call_keep_me');
     delivery.call.is_completed = false;
@@ -178,8 +178,7 @@ describe('rejected deliveries', () => {
   });
 
   it('accepts a body just under the 5 MiB default', async () => {
-    const delivery = fixture('outbound-attempt-1-voicemail');
-    delivery.call.id = 'call_big';
+    const delivery: any = orderDelivery('call_big', [{ id: 'big_a0' }], 0);
     delivery.call.metadata = { padding: 'x'.repeat(5 * 1024 * 1024 - JSON.stringify(delivery).length - 200) };
     const response = await server.deliver(delivery);
     expect(response.status).toBe(200);
