@@ -111,6 +111,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
     };
   } catch (error) {
+    await events.close();
     await database.close();
     throw error;
   }
