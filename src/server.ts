@@ -36,6 +36,8 @@ export interface ServerOptions {
 
 /** Deliveries being stored get this long to finish on shutdown before their connections are cut. */
 const DRAIN_TIMEOUT_MS = 10_000;
+/** How long start-up waits for Redis before serving without it. */
+const REDIS_CONNECT_TIMEOUT_MS = 5_000;
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
@@ -46,6 +48,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   }
 
   try {
+    // Events of deliveries taken before Redis is connected would be lost; a Redis that stays down must not keep
+    // the server from storing deliveries, though.
+    if (!(await events.ready(REDIS_CONNECT_TIMEOUT_MS))) {
+      logger.warn('redis.not_ready', { waitedMs: REDIS_CONNECT_TIMEOUT_MS, effect: 'events are published once Redis is reachable' });
+    }
     const webhookSecret = await resolveWebhookSecret(config.webhookSecret, config.dataDir);
     const handleWebhook = createWebhookHandler({
       prisma: database.prisma,

@@ -29,6 +29,8 @@ export interface EventBus {
   subscribeCallCompleted(): AsyncIterable<CallCompletedPayload>;
   /** Subscriptions currently listening on this instance. */
   subscriberCount(): number;
+  /** Resolves once events can be published (at once in-process; with Redis, when connected or after `timeoutMs`). */
+  ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -56,6 +58,7 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
     return {
       ...withSubscriberCount(pubsub),
       publishCallCompleted: (events) => events.forEach((event) => pubsub.publish('callCompleted', event)),
+      ready: async () => true,
       close: async () => {},
     };
   }
@@ -69,14 +72,22 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
       lazyConnect: false,
     });
-    let healthy = true;
-    client.on('error', (error) => {
-      if (healthy) logger.error('redis.error', { role, error: describeError(error) });
-      healthy = false;
-    });
+    // One line per change of state, not one per reconnection attempt.
+    let connected = false;
+    let everConnected = false;
+    let errorLogged = false;
     client.on('ready', () => {
-      if (!healthy) logger.info('redis.reconnected', { role });
-      healthy = true;
+      if (everConnected) logger.info('redis.reconnected', { role });
+      connected = everConnected = true;
+      errorLogged = false;
+    });
+    client.on('close', () => {
+      if (connected) logger.warn('redis.disconnected', { role });
+      connected = false;
+    });
+    client.on('error', (error) => {
+      if (!errorLogged) logger.error('redis.error', { role, error: describeError(error) });
+      errorLogged = true;
     });
     return client;
   };
@@ -84,8 +95,20 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
   const subscribeClient = connect('subscribe');
   const pubsub = createPubSub<CallEvents>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
 
+  const connected = (client: Redis) =>
+    client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
   return {
     ...withSubscriberCount(pubsub),
+    async ready(timeoutMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+      const both = Promise.all([connected(publishClient), connected(subscribeClient)]).then(() => true);
+      try {
+        return await Promise.race([both, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
     publishCallCompleted(events) {
       for (const event of events) {
         // Published here rather than through pubsub.publish: the Redis event target does not handle a failed

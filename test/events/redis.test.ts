@@ -59,7 +59,7 @@ describe.skipIf(!redisServerPath && !inCi)('across instances through Redis', () 
     // Redis comes back: both instances reconnect, and events flow again.
     await redis.start();
     await waitFor(async () => (await redis.subscribers('callCompleted')) === 1);
-    await waitFor(() => one.logs.some((line) => line.includes('"event":"redis.reconnected"')));
+    await waitFor(() => one.logs.some((line) => line.includes('"event":"redis.reconnected","role":"publish"')));
     expect((await one.deliver(orderDelivery('call_fanout_3', [{ id: 'fanout_c0' }], 0))).status).toBe(200);
     const resumed = (await subscription.next()).data.callCompleted;
     expect(resumed.attempt.revoxId).toBe('fanout_c0');
