@@ -29,8 +29,11 @@ export interface DatabaseOptions {
 }
 
 /**
- * PGlite starts PostgreSQL with `-F` (fsync off) by default. A 200 from the webhook promises the delivery is on disk,
- * so the embedded database keeps fsync on.
+ * PGlite starts PostgreSQL with `-F` (fsync off) by default. A 200 from the webhook promises the delivery is stored,
+ * so the embedded database keeps fsync on and synchronous commits: a commit has reached the operating system before
+ * the answer goes out, which survives the process being killed (tested with SIGKILL). PGlite 0.5's Node filesystem
+ * does not pass fsync on to the OS, so a power loss can still lose the last commits: production belongs on a
+ * PostgreSQL server (DATABASE_URL).
  */
 const DURABLE_PGLITE_START_PARAMS = PGlite.defaultStartParams.filter((param) => param !== '-F');
 
