@@ -7,8 +7,9 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Generous: each file starts real servers and databases, and CI machines are shared.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     // Each file starts its own servers and databases; two at a time suits a 2-core machine.
     maxWorkers: 2,
   },

@@ -57,6 +57,10 @@ describe('a crash in the middle of a burst', () => {
     const env = { DATA_DIR: database.dataDir, ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}) };
 
     const { child, url } = await startServerProcess(env);
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+      await exited(child);
+    });
     const acknowledged: string[] = [];
     let killed = false;
     const sender = async (worker: number) => {
