@@ -36,6 +36,8 @@ export interface ServerOptions {
 
 /** Deliveries being stored get this long to finish on shutdown before their connections are cut. */
 const DRAIN_TIMEOUT_MS = 10_000;
+/** Events being resolved for subscribers get this long to go out on shutdown. */
+const EVENT_DRAIN_TIMEOUT_MS = 5_000;
 /** How long start-up waits for Redis before serving without it. */
 const REDIS_CONNECT_TIMEOUT_MS = 5_000;
 
@@ -109,6 +111,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await waitUntil(() => inFlightWebhooks === 0, DRAIN_TIMEOUT_MS);
+        await waitUntil(() => events.eventsInFlight() === 0, EVENT_DRAIN_TIMEOUT_MS);
         await webSocket.close();
         server.closeAllConnections();
         await closed;

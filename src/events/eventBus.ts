@@ -5,7 +5,7 @@
  * Events carry ids and the few facts subscription filters need, never records: subscribers load what they select.
  */
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { createPubSub, finalAsyncIterator, type PubSub } from 'graphql-yoga';
+import { createPubSub, filter, finalAsyncIterator, map, pipe, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import { describeError, type Logger } from '../log.ts';
 
@@ -25,8 +25,15 @@ type EventPubSub = PubSub<CallEvents>;
 
 export interface EventBus {
   publishCallCompleted(events: readonly CallCompletedPayload[]): void;
-  /** Every completion event from now on, from any instance. */
-  subscribeCallCompleted(): AsyncIterable<CallCompletedPayload>;
+  /**
+   * Every completion event from now on, from any instance, that `wanted` accepts. Each event handed out counts as
+   * in flight until `eventSent` is called for it.
+   */
+  subscribeCallCompleted(wanted: (event: CallCompletedPayload) => boolean): AsyncIterable<CallCompletedPayload>;
+  /** A subscriber's event has been resolved and handed to its transport. */
+  eventSent(): void;
+  /** Events handed to subscribers and not sent yet: shutdown waits for them. */
+  eventsInFlight(): number;
   /** Subscriptions currently listening on this instance. */
   subscriberCount(): number;
   /** Resolves once events can be published (at once in-process; with Redis, when connected or after `timeoutMs`). */
@@ -34,18 +41,31 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
-/** The part of the event bus that GraphQL resolvers use. */
-export type CallEventSource = Pick<EventBus, 'subscribeCallCompleted'>;
+/** The part of the event bus that the GraphQL layer uses. */
+export type CallEventSource = Pick<EventBus, 'subscribeCallCompleted' | 'eventSent'>;
 
-function withSubscriberCount(pubsub: EventPubSub) {
+function subscriptions(pubsub: EventPubSub) {
   let subscribers = 0;
+  let inFlight = 0;
   return {
     subscriberCount: () => subscribers,
-    subscribeCallCompleted(): AsyncIterable<CallCompletedPayload> {
+    eventsInFlight: () => inFlight,
+    eventSent: () => {
+      inFlight = Math.max(0, inFlight - 1);
+    },
+    subscribeCallCompleted(wanted: (event: CallCompletedPayload) => boolean): AsyncIterable<CallCompletedPayload> {
       subscribers += 1;
+      const events = pipe(
+        pubsub.subscribe('callCompleted'),
+        filter(wanted),
+        map((event) => {
+          inFlight += 1;
+          return event;
+        }),
+      );
       // Not an async generator: its return() would wait for the next event, so a client that leaves while no
       // event comes would never release its subscription.
-      return finalAsyncIterator(pubsub.subscribe('callCompleted'), () => {
+      return finalAsyncIterator(events, () => {
         subscribers -= 1;
       });
     },
@@ -56,7 +76,7 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
   if (!redisUrl) {
     const pubsub = createPubSub<CallEvents>();
     return {
-      ...withSubscriberCount(pubsub),
+      ...subscriptions(pubsub),
       publishCallCompleted: (events) => events.forEach((event) => pubsub.publish('callCompleted', event)),
       ready: async () => true,
       close: async () => {},
@@ -98,7 +118,7 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
   const connected = (client: Redis) =>
     client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
   return {
-    ...withSubscriberCount(pubsub),
+    ...subscriptions(pubsub),
     async ready(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));

@@ -79,8 +79,13 @@ export function createGraphQL(options: GraphQLOptions) {
     // offline and behind firewalls. The page (about 9 MB) is rendered once.
     renderGraphiQL: renderGraphiQLOnce,
     healthCheckEndpoint: '/health',
-    plugins: [...options.plugins, requireToken(options.apiTokens), armor],
+    plugins: [...options.plugins, requireToken(options.apiTokens), armor, countSentEvents(options.events)],
   });
+}
+
+/** Tells the event bus when a subscription result has been produced, over WebSocket and SSE alike. */
+function countSentEvents(events: CallEventSource): Plugin {
+  return { onSubscribe: () => ({ onSubscribeResult: () => ({ onNext: () => events.eventSent() }) }) };
 }
 
 let graphiqlPage: string | undefined;

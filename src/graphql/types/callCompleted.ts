@@ -1,5 +1,4 @@
 /** Subscription.callCompleted: one event per attempt newly stored in a finished status, after its commit. */
-import { filter, pipe } from 'graphql-yoga';
 import type { CallCompletedPayload } from '../../events/eventBus.ts';
 import { builder } from '../builder.ts';
 import { CallDirection, CallResult } from './enums.ts';
@@ -48,7 +47,7 @@ builder.subscriptionField('callCompleted', (t) =>
     type: CallCompletedEvent,
     description: 'Fires once for each call attempt newly stored as COMPLETED or ERROR, never for a duplicate delivery.',
     args: { filter: t.arg({ type: CallCompletedFilter }) },
-    subscribe: (_root, args, { events }) => pipe(events.subscribeCallCompleted(), filter((event) => matches(event, args.filter))),
+    subscribe: (_root, args, { events }) => events.subscribeCallCompleted((event) => matches(event, args.filter)),
     resolve: (event) => event,
   }),
 );
