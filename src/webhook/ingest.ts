@@ -7,7 +7,7 @@
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError } from '../log.ts';
 import { contentHash, isJsonObject, type Json } from './json.ts';
-import { parseDelivery, PayloadError } from './payload.ts';
+import { parseDelivery, PayloadError, withoutThirdPartySecret } from './payload.ts';
 import { redactBody } from './redact.ts';
 import { archiveRejection, storeDelivery, type ArchiveEntry, type StoredDelivery } from './store.ts';
 
@@ -86,9 +86,9 @@ export async function ingest(prisma: PrismaClient, raw: RawDelivery): Promise<In
     if (!(error instanceof PayloadError)) throw error;
     return invalid(error);
   }
-  // The hash is of the parsed delivery without the api_key, so the same delivery is recognised whatever its
-  // whitespace or key order, and the secret leaves no trace.
-  entry.contentHash = contentHash(JSON.parse(JSON.stringify(delivery)) as Json);
+  // The hash is of the content without the api_key, so the same delivery is recognised whatever its whitespace
+  // or key order, and the secret leaves no trace.
+  entry.contentHash = contentHash(withoutThirdPartySecret(parsed.value));
   let stored: StoredDelivery;
   try {
     stored = await storeDelivery(prisma, delivery, entry);

@@ -85,10 +85,17 @@ const UNKNOWN_STATUS_RANK = 3;
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
-/** Removes a third party's secret from an llm_model, wherever the delivery carries one. */
+/** Removes a third party's secret from an llm_model. */
 export function withoutLlmApiKey(model: JsonObject): JsonObject {
   const { api_key: _secret, ...rest } = model;
   return rest;
+}
+
+/** The delivery's JSON without the api_key of its llm_model; the same value when there is none. */
+export function withoutThirdPartySecret(body: Json): Json {
+  const call = isJsonObject(body) ? body.call : undefined;
+  if (!isJsonObject(body) || !isJsonObject(call) || !isJsonObject(call.llm_model) || !('api_key' in call.llm_model)) return body;
+  return { ...body, call: { ...call, llm_model: withoutLlmApiKey(call.llm_model) } };
 }
 
 export function parseDelivery(body: Json): Delivery {

@@ -2,8 +2,8 @@
  * The archive keeps each delivery's body as it arrived, except for a third party's secret: the api_key of a
  * `custom` llm_model. Redaction edits the raw text in place so everything else stays byte for byte.
  */
-import { isJsonObject, type Json, type JsonObject } from './json.ts';
-import { withoutLlmApiKey } from './payload.ts';
+import { isJsonObject, type Json } from './json.ts';
+import { withoutThirdPartySecret } from './payload.ts';
 
 export const REDACTED = '[REDACTED]';
 
@@ -25,7 +25,7 @@ export function redactBody(raw: string, parsed: Json | undefined): string {
   const redacted = raw.split(encoded).join(JSON.stringify(REDACTED));
   // Re-serialising normalises escapes, so the check also catches a key written as e.g. "\u0073k-...".
   if (!leaks(redacted, encoded.slice(1, -1))) return redacted;
-  return JSON.stringify({ ...(parsed as JsonObject), call: { ...call, llm_model: withoutLlmApiKey(model) } });
+  return JSON.stringify(withoutThirdPartySecret(parsed));
 }
 
 function leaks(text: string, secret: string): boolean {
