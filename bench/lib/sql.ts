@@ -1,0 +1,42 @@
+/** The hand-written SQL the raw baseline runs: one statement per read, building the JSON in PostgreSQL. */
+
+/** callOrders(first: $1) { nodes { ...order lastAttempt { ...attempt transcript { role content } } } } */
+export const PAGE_SQL = `
+SELECT json_build_object('data', json_build_object('callOrders', json_build_object('nodes',
+  coalesce(json_agg(page.node ORDER BY page.created_at DESC, page.id DESC), '[]'::json))))::text AS body
+FROM (
+  SELECT o.id, o.created_at, json_build_object(
+    'revoxId', o.revox_id, 'createdAt', o.created_at, 'toPhoneNumber', o.to_phone_number,
+    'isCompleted', o.is_completed, 'callsCount', o.calls_count,
+    'lastAttempt', (
+      SELECT json_build_object('revoxId', a.revox_id, 'status', a.status, 'result', a.result,
+        'startedAt', a.started_at, 'endedAt', a.ended_at,
+        'transcript', (SELECT coalesce(json_agg(json_build_object('role', m.role, 'content', m.content) ORDER BY m.position), '[]'::json)
+                       FROM transcript_messages m WHERE m.call_attempt_id = a.id))
+      FROM call_attempts a WHERE a.call_order_id = o.id
+      ORDER BY a.started_at DESC NULLS FIRST, a.id DESC LIMIT 1)) AS node
+  FROM call_orders o ORDER BY o.created_at DESC, o.id DESC LIMIT $1
+) page`;
+
+/**
+ * callAttempts(first: $3, filter: { transcriptContains: $1, result: $2 }) { nodes { ... callOrder { revoxId } } }
+ * Callboard's order is ended_at DESC NULLS LAST, id DESC. Written as such, PostgreSQL cannot walk the
+ * (ended_at DESC, id) index (whose NULLs come first) and sorts every match; so the hand-written statement takes the
+ * ended attempts in index order and appends the unended ones only if the page is not full. Same rows, same order.
+ */
+export const SEARCH_SQL = `
+WITH hits AS (
+  (SELECT a.id, a.ended_at, a.revox_id, a.phone_number, a.result, a.call_order_id FROM call_attempts a
+   WHERE a.ended_at IS NOT NULL AND a.result = ANY($2::text[])
+     AND EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id AND m.content ILIKE $1)
+   ORDER BY a.ended_at DESC, a.id DESC LIMIT $3)
+  UNION ALL
+  (SELECT a.id, a.ended_at, a.revox_id, a.phone_number, a.result, a.call_order_id FROM call_attempts a
+   WHERE a.ended_at IS NULL AND a.result = ANY($2::text[])
+     AND EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id AND m.content ILIKE $1)
+   ORDER BY a.id DESC LIMIT $3)
+), page AS (SELECT * FROM hits ORDER BY ended_at DESC NULLS LAST, id DESC LIMIT $3)
+SELECT json_build_object('data', json_build_object('callAttempts', json_build_object('nodes',
+  coalesce(json_agg(json_build_object('revoxId', p.revox_id, 'phoneNumber', p.phone_number, 'result', p.result,
+    'endedAt', p.ended_at, 'callOrder', json_build_object('revoxId', o.revox_id)) ORDER BY p.ended_at DESC NULLS LAST, p.id DESC), '[]'::json))))::text AS body
+FROM page p JOIN call_orders o ON o.id = p.call_order_id`;
