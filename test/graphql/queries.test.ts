@@ -131,18 +131,18 @@ describe('callOrders filters', () => {
 });
 
 describe('callAttempts', () => {
-  it.each(['ENDED_AT_DESC', 'ENDED_AT_ASC', 'STARTED_AT_DESC'])('walks %s forward and backward, unfinished attempts last', async (orderBy) => {
+  it.each(['ENDED_AT_DESC', 'ENDED_AT_ASC', 'STARTED_AT_DESC'])('walks %s forward and backward; attempts not ended count as the latest', async (orderBy) => {
     const total = await server.database.prisma.callAttempt.count();
     const { forward, backward, totalCount } = await walk('callAttempts', { orderBy }, 45);
     expect(totalCount).toBe(total);
     expect(new Set(ids(forward)).size).toBe(total);
     expect(ids(backward)).toEqual(ids(forward));
     const key = orderBy.startsWith('ENDED') ? 'endedAt' : 'startedAt';
-    const times = forward.map((n) => n[key]);
-    const firstNull = times.indexOf(null);
-    if (firstNull >= 0) expect(times.slice(firstNull).every((t) => t === null)).toBe(true);
-    const present = times.filter((t) => t !== null).map((t) => Date.parse(t));
-    expect(present).toEqual([...present].sort((a, b) => (orderBy.endsWith('DESC') ? b - a : a - b)));
+    const descending = orderBy.endsWith('DESC');
+    // Missing times sort as later than any time: first when descending, last when ascending.
+    const times = forward.map((n) => (n[key] === null ? Number.POSITIVE_INFINITY : Date.parse(n[key])));
+    expect(times).toEqual([...times].sort((a, b) => (descending ? b - a : a - b)));
+    if (key === 'endedAt') expect(times.filter((t) => t === Number.POSITIVE_INFINITY).length).toBeGreaterThan(0);
   });
 
   async function matching(filter: Record<string, unknown>) {

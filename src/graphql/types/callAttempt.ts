@@ -112,7 +112,7 @@ function escapeLike(text: string): string {
 }
 
 const CallAttemptOrderBy = builder.enumType('CallAttemptOrderBy', {
-  description: 'Attempts that have not ended (no endedAt) sort after those that have, in either direction.',
+  description: 'An attempt that has not ended (or started) yet counts as the most recent: first when DESC, last when ASC.',
   values: {
     ENDED_AT_DESC: { value: 'ENDED_AT_DESC' },
     ENDED_AT_ASC: { value: 'ENDED_AT_ASC' },
@@ -121,6 +121,7 @@ const CallAttemptOrderBy = builder.enumType('CallAttemptOrderBy', {
   } as const,
 });
 
+/** PostgreSQL's own null placement, so the (time DESC, id DESC) indexes serve every order, both ways. */
 function attemptOrder(orderBy: string | null | undefined): Prisma.CallAttemptOrderByWithRelationInput[] {
   const [field, sort] = {
     ENDED_AT_DESC: ['endedAt', 'desc'],
@@ -128,7 +129,7 @@ function attemptOrder(orderBy: string | null | undefined): Prisma.CallAttemptOrd
     STARTED_AT_DESC: ['startedAt', 'desc'],
     STARTED_AT_ASC: ['startedAt', 'asc'],
   }[orderBy ?? 'ENDED_AT_DESC'] as ['endedAt' | 'startedAt', 'asc' | 'desc'];
-  return [{ [field]: { sort, nulls: 'last' } }, { id: sort }];
+  return [{ [field]: sort }, { id: sort }];
 }
 
 builder.queryFields((t) => ({
