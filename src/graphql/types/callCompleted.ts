@@ -28,16 +28,32 @@ function matches(event: CallCompletedPayload, wanted: Filter | null | undefined)
   return true;
 }
 
+/**
+ * Every subscriber receives the same event object. Subscribers that select the same fields share one load per event
+ * instead of making one each: with many dashboards open, loading dominated the cost of an event.
+ */
+const sharedLoads = new WeakMap<CallCompletedPayload, Map<string, Promise<unknown>>>();
+
+function loadOnce<T>(event: CallCompletedPayload, key: string, load: () => Promise<T>): Promise<T> {
+  let loads = sharedLoads.get(event);
+  if (!loads) sharedLoads.set(event, (loads = new Map()));
+  let loaded = loads.get(key);
+  if (!loaded) loads.set(key, (loaded = load()));
+  return loaded as Promise<T>;
+}
+
 const CallCompletedEvent = builder.objectRef<CallCompletedPayload>('CallCompletedEvent').implement({
   description: 'A call attempt finished. Both records are loaded when the event is delivered, as committed.',
   fields: (t) => ({
     callOrder: t.prismaField({
       type: 'CallOrder',
-      resolve: (query, event, _args, { prisma }) => prisma.callOrder.findUniqueOrThrow({ ...query, where: { id: event.callOrderId } }),
+      resolve: (query, event, _args, { prisma }) =>
+        loadOnce(event, `order ${JSON.stringify(query)}`, () => prisma.callOrder.findUniqueOrThrow({ ...query, where: { id: event.callOrderId } })),
     }),
     attempt: t.prismaField({
       type: 'CallAttempt',
-      resolve: (query, event, _args, { prisma }) => prisma.callAttempt.findUniqueOrThrow({ ...query, where: { id: event.attemptId } }),
+      resolve: (query, event, _args, { prisma }) =>
+        loadOnce(event, `attempt ${JSON.stringify(query)}`, () => prisma.callAttempt.findUniqueOrThrow({ ...query, where: { id: event.attemptId } })),
     }),
   }),
 });
