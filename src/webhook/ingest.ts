@@ -107,7 +107,9 @@ function parseJson(text: string): { ok: true; value: Json } | { ok: false; error
   try {
     return { ok: true, value: JSON.parse(text) as Json };
   } catch (error) {
-    return { ok: false, error: (error as Error).message };
+    // V8's message can quote part of the body, which may hold a secret: keep only where parsing stopped.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    return { ok: false, error: position ? `invalid JSON at position ${position}` : 'invalid or incomplete JSON' };
   }
 }
 

@@ -7,8 +7,9 @@ import { withoutThirdPartySecret } from './payload.ts';
 
 export const REDACTED = '[REDACTED]';
 
-/** For a body that is not JSON we cannot tell where the llm_model is: every `"api_key": "..."` member goes. */
-const ANY_API_KEY_MEMBER = /("api_key"\s*:\s*)"(?:[^"\\]|\\.)*"/g;
+/** For a body that is not JSON we cannot tell where the llm_model is: every `"api_key": "..."` member goes (with
+ * single quotes too, a common way to get JSON wrong). */
+const ANY_API_KEY_MEMBER = /(["']api_key["']\s*:\s*)(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/g;
 
 /**
  * `parsed` is the body's JSON when it parsed. The result never contains the llm_model's api_key: when an in-place

@@ -79,14 +79,19 @@ describe('llm_model', () => {
     expect(accepted.status).toBe(200);
     const rejected = await server.deliver(null, { raw: `{"call": {"llm_model": {"type": "custom", "api_key": "${secret}"` });
     expect(rejected.status).toBe(400);
+    // A parser's error message would quote the text around the mistake, secret included.
+    const quoted = await server.deliver(null, { raw: `{"call": {"llm_model": {"type": "custom", "api_key": '${secret}'}}}` });
+    expect(quoted.status).toBe(400);
+    expect(JSON.stringify(quoted.body)).not.toContain('sk-escape');
     const invalid = await server.deliver(delivery((x) => {
       x.call.llm_model = { type: 'custom', api_key: secret };
       delete x.call.id;
     }));
     expect(invalid.status).toBe(422);
-    for (const response of [accepted, rejected, invalid]) {
+    for (const response of [accepted, rejected, quoted, invalid]) {
       const archived = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { requestId: response.body.requestId } });
-      expect(archived.body).not.toContain('escaped-secret');
+      expect(archived.body).not.toContain('sk-escape');
+      expect(archived.error ?? '').not.toContain('sk-escape');
     }
   });
 });
