@@ -44,9 +44,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const webhookSecret = nonEmpty(env, 'WEBHOOK_SECRET');
-  if (webhookSecret !== undefined && webhookSecret.length < 16) {
-    throw new ConfigError('WEBHOOK_SECRET must be at least 16 characters long');
-  }
   return {
     port: integer(env, 'PORT', 4000, 0, 65535),
     host,

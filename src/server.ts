@@ -38,6 +38,8 @@ export interface ServerOptions {
 const DRAIN_TIMEOUT_MS = 10_000;
 /** Events being resolved for subscribers get this long to go out on shutdown. */
 const EVENT_DRAIN_TIMEOUT_MS = 5_000;
+/** Shorter webhook secrets work, with a warning: the token travels in URLs, so it should not be guessable. */
+const MIN_SECRET_LENGTH = 16;
 /** How long start-up waits for Redis before serving without it. */
 const REDIS_CONNECT_TIMEOUT_MS = 5_000;
 
@@ -56,6 +58,9 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       logger.warn('redis.not_ready', { waitedMs: REDIS_CONNECT_TIMEOUT_MS, effect: 'events are published once Redis is reachable' });
     }
     const webhookSecret = await resolveWebhookSecret(config.webhookSecret, config.dataDir);
+    if (webhookSecret.value.length < MIN_SECRET_LENGTH) {
+      logger.warn('webhook.short_secret', { length: webhookSecret.value.length, advice: `use ${MIN_SECRET_LENGTH} characters or more` });
+    }
     const handleWebhook = createWebhookHandler({
       prisma: database.prisma,
       secret: webhookSecret.value,

@@ -81,6 +81,19 @@ describe('logs', () => {
   });
 });
 
+describe('a short webhook secret', () => {
+  it('works, and the server warns about it without logging it', async () => {
+    const server = await startTestServer({ webhookSecret: 'smoke-secret' });
+    try {
+      expect((await server.deliver(fixture('outbound-attempt-1-voicemail'), { token: 'smoke-secret' })).status).toBe(200);
+      expect(server.logs.some((line) => line.includes('"event":"webhook.short_secret"'))).toBe(true);
+      expect(server.logs.join('\n')).not.toContain('smoke-secret');
+    } finally {
+      await server.dispose();
+    }
+  });
+});
+
 describe('graceful shutdown', () => {
   it('on SIGTERM finishes in-flight deliveries, answers them 200, and exits 0', async () => {
     const { env } = await freshDatabase();
