@@ -7,15 +7,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { applyMigrations } from '../../src/db/migrations.ts';
-
-export function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-  return { next, pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]! };
-}
+import { random } from '../../test/helpers/seed.ts';
 
 const PHONE_NUMBERS = ['+33612345678', '+14155550123', '+442079460000', '+4930123456', '+34911234567', '+390612345678'];
 const RESULTS = ['human', 'human', 'voicemail', 'IVR', 'human', 'fax-machine'] as const;

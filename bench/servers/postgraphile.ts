@@ -6,7 +6,7 @@
  * polyfilled before PostGraphile loads (nothing else was missing).
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { serveUntilTerminated } from './serve.ts';
 
 const promise = Promise as unknown as { withResolvers?: () => unknown };
 if (typeof promise.withResolvers !== 'function') {
@@ -38,14 +38,5 @@ const preset = {
 const pgl = postgraphile(preset);
 const serv = pgl.createServ(grafserv);
 const server = createServer();
-server.keepAliveTimeout = 60_000;
 serv.addTo(server);
-server.listen(Number(process.env.PORT ?? 0), '127.0.0.1', () => {
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(`${JSON.stringify({ event: 'server.listening', url: `http://127.0.0.1:${port}` })}\n`);
-});
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeAllConnections();
-  void Promise.resolve(pgl.release()).then(() => process.exit(0));
-});
+serveUntilTerminated(server, async () => pgl.release());
