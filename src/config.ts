@@ -14,8 +14,12 @@ export interface Config {
   apiTokens: string[];
   /** Largest webhook body accepted, in bytes. */
   maxBodyBytes: number;
-  /** Open WebSocket connections allowed at once; more are closed with 1013 (try again later). */
+  /** Authenticated WebSocket connections allowed at once; more are closed with 1013 (try again later). */
   maxWebSocketConnections: number;
+  /** Open Server-Sent Events streams allowed at once; more are answered 503. */
+  maxSseConnections: number;
+  /** Origins whose pages may call the API (`*` for any); undefined: loopback pages in open mode, any with tokens. */
+  corsOrigins: string[] | undefined;
 }
 
 export class ConfigError extends Error {
@@ -54,6 +58,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiTokens,
     maxBodyBytes: integer(env, 'WEBHOOK_MAX_BODY_BYTES', 5 * MIB, 1024, 100 * MIB),
     maxWebSocketConnections: integer(env, 'WS_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
+    maxSseConnections: integer(env, 'SSE_MAX_CONNECTIONS', 1_000, 1, 1_000_000),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
   };
 }
 
@@ -70,6 +76,29 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return value;
+}
+
+/** A comma-separated list of exact origins (`https://app.example.com`, no path), or `*`. */
+function origins(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const raw = nonEmpty(env, name);
+  if (raw === undefined) return undefined;
+  return raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '')
+    .map((origin) => {
+      if (origin === '*') return origin;
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(origin);
+      } catch {
+        // Reported below.
+      }
+      if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin.replace(/\/$/, '').toLowerCase()) {
+        throw new ConfigError(`${name} must list origins such as https://app.example.com (scheme, host and port only), got "${origin}"`);
+      }
+      return parsed.origin;
+    });
 }
 
 function url(env: NodeJS.ProcessEnv, name: string, protocols: string[]): string | undefined {

@@ -1,16 +1,19 @@
 /**
- * Wires the capabilities into one HTTP server: the database, the Revox webhook, the GraphQL API (Yoga) and the
- * health endpoints. `startServer` returns once it listens; `stop` drains it.
+ * Wires the capabilities into one HTTP server: the database, the Revox webhook, the GraphQL API (Yoga, and
+ * graphql-ws on the same port) and the health endpoints. `startServer` returns once it listens; `stop` drains it.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { useReadinessCheck, type Plugin } from 'graphql-yoga';
+import { createOriginPolicy } from './access/origins.ts';
+import { createAuthenticator } from './access/principal.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { createEventBus, type EventBus } from './events/eventBus.ts';
 import { attachWebSocket } from './graphql/websocket.ts';
-import { createGraphQL } from './graphql/yoga.ts';
+import { createGraphQL, GRAPHQL_PATH } from './graphql/yoga.ts';
+import { healthRoute, readinessRoute } from './http/health.ts';
+import { requestIdOf } from './http/requestId.ts';
+import { createRouter } from './http/router.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createWebhookHandler, WEBHOOK_PATH } from './webhook/route.ts';
 import { resolveWebhookSecret, type WebhookSecret } from './webhook/secret.ts';
@@ -70,38 +73,46 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       onStored: (stored) => events.publishCallCompleted(stored.completed),
     });
     let inFlightWebhooks = 0;
-
-    const routes: Plugin = {
-      onRequest({ request, url, endResponse }) {
-        if (url.pathname !== WEBHOOK_PATH) return;
-        const requestId = requestIdOf(request);
-        inFlightWebhooks += 1;
-        return handleWebhook(request, requestId)
-          .then((response) => {
-            response.headers.set('x-request-id', requestId);
-            endResponse(response);
-          })
-          .finally(() => (inFlightWebhooks -= 1));
-      },
-    };
-
+    const authenticate = createAuthenticator(config.apiTokens);
+    const origins = createOriginPolicy({ open: authenticate.open, corsOrigins: config.corsOrigins });
     const yoga = createGraphQL({
       prisma: database.prisma,
       events,
-      apiTokens: config.apiTokens,
-      plugins: [routes, useReadinessCheck({ endpoint: '/ready', check: () => database.ping(2_000) })],
+      authenticate,
+      origins,
+      maxSseConnections: config.maxSseConnections,
+      logger,
     });
 
-    const server = createServer(yoga);
-    const webSocket = attachWebSocket(server, yoga, {
-      apiTokens: config.apiTokens,
+    const router = createRouter({
+      [GRAPHQL_PATH]: (request, serverContext) => yoga.handleRequest(request, serverContext),
+      [WEBHOOK_PATH]: async (request) => {
+        const requestId = requestIdOf(request);
+        inFlightWebhooks += 1;
+        try {
+          const response = await handleWebhook(request, requestId);
+          response.headers.set('x-request-id', requestId);
+          return response;
+        } finally {
+          inFlightWebhooks -= 1;
+        }
+      },
+      '/health': healthRoute,
+      '/ready': readinessRoute(() => database.ping(2_000)),
+    });
+
+    const server = createServer(router);
+    await listen(server, config.port, config.host);
+    // After listen: a port in use is reported once, by listen, not by the WebSocket server as well.
+    const webSocket = attachWebSocket(server, GRAPHQL_PATH, yoga, {
+      authenticate,
+      origins,
       maxConnections: config.maxWebSocketConnections,
       logger,
     });
-    await listen(server, config.port, config.host);
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    logger.info('server.listening', { url, graphql: `${url}${yoga.graphqlEndpoint}`, database: database.kind });
+    logger.info('server.listening', { url, graphql: `${url}${GRAPHQL_PATH}`, database: database.kind });
 
     return {
       url,
@@ -130,11 +141,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     await database.close();
     throw error;
   }
-}
-
-function requestIdOf(request: Request): string {
-  const given = request.headers.get('x-request-id');
-  return given && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -3,11 +3,12 @@
  * fan out through Redis so a subscriber on any instance sees a webhook stored by any other.
  *
  * Events carry ids and the few facts subscription filters need, never records: subscribers load what they select.
+ * Each instance keeps one set of local subscribers: an event is matched against each subscriber's filter once, when
+ * it arrives, and queued only for the subscribers it concerns, in a bounded queue (./subscriberQueue.ts).
  */
-import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { createPubSub, filter, finalAsyncIterator, map, pipe, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import { describeError, type Logger } from '../log.ts';
+import { createSubscriberQueue, type SubscriberQueue } from './subscriberQueue.ts';
 
 export interface CallCompletedPayload {
   attemptId: string;
@@ -20,8 +21,14 @@ export interface CallCompletedPayload {
   orderCompleted: boolean;
 }
 
-type CallEvents = { callCompleted: [CallCompletedPayload] };
-type EventPubSub = PubSub<CallEvents>;
+export interface SubscribeOptions {
+  /** Which events this subscriber wants; called once per event, must not throw (a throw counts as no). */
+  wanted: (event: CallCompletedPayload) => boolean;
+  /** The transport's way to tell its client it was cut off for falling behind (e.g. close a WebSocket with 4008). */
+  onOverflow?: () => void;
+  /** For the log line when the subscriber is cut off. */
+  transport: string;
+}
 
 export interface EventBus {
   publishCallCompleted(events: readonly CallCompletedPayload[]): void;
@@ -29,7 +36,7 @@ export interface EventBus {
    * Every completion event from now on, from any instance, that `wanted` accepts. Each event handed out counts as
    * in flight until `eventSent` is called for it.
    */
-  subscribeCallCompleted(wanted: (event: CallCompletedPayload) => boolean): AsyncIterable<CallCompletedPayload>;
+  subscribeCallCompleted(options: SubscribeOptions): AsyncIterableIterator<CallCompletedPayload>;
   /** A subscriber's event has been resolved and handed to its transport. */
   eventSent(): void;
   /** Events handed to subscribers and not sent yet: shutdown waits for them. */
@@ -44,40 +51,61 @@ export interface EventBus {
 /** The part of the event bus that the GraphQL layer uses. */
 export type CallEventSource = Pick<EventBus, 'subscribeCallCompleted' | 'eventSent'>;
 
-function subscriptions(pubsub: EventPubSub) {
-  let subscribers = 0;
+/** A subscriber may have this many events waiting for it... */
+export const MAX_QUEUED_EVENTS = 2_000;
+/** ...and its oldest may have waited this long, before it is cut off as too slow. */
+export const MAX_EVENT_LAG_MS = 30_000;
+
+const CHANNEL = 'callCompleted';
+
+/** The subscribers of one instance, and the events handed to them and not yet sent. */
+function localSubscribers(logger: Logger) {
+  const subscribers = new Set<{ queue: SubscriberQueue<CallCompletedPayload>; wanted: SubscribeOptions['wanted'] }>();
   let inFlight = 0;
   return {
-    subscriberCount: () => subscribers,
+    subscriberCount: () => subscribers.size,
     eventsInFlight: () => inFlight,
     eventSent: () => {
       inFlight = Math.max(0, inFlight - 1);
     },
-    subscribeCallCompleted(wanted: (event: CallCompletedPayload) => boolean): AsyncIterable<CallCompletedPayload> {
-      subscribers += 1;
-      const events = pipe(
-        pubsub.subscribe('callCompleted'),
-        filter(wanted),
-        map((event) => {
-          inFlight += 1;
-          return event;
+    subscribeCallCompleted({ wanted, onOverflow, transport }: SubscribeOptions) {
+      const subscriber = {
+        wanted,
+        queue: createSubscriberQueue<CallCompletedPayload>({
+          maxEvents: MAX_QUEUED_EVENTS,
+          maxLagMs: MAX_EVENT_LAG_MS,
+          onTaken: () => (inFlight += 1),
+          onEnd: () => subscribers.delete(subscriber),
+          onOverflow: (backlog) => {
+            logger.warn('events.slow_subscriber', { transport, backlog, maxEvents: MAX_QUEUED_EVENTS, maxLagMs: MAX_EVENT_LAG_MS });
+            onOverflow?.();
+          },
         }),
-      );
-      // Not an async generator: its return() would wait for the next event, so a client that leaves while no
-      // event comes would never release its subscription.
-      return finalAsyncIterator(events, () => {
-        subscribers -= 1;
-      });
+      };
+      subscribers.add(subscriber);
+      return subscriber.queue;
+    },
+    /** Never throws: it runs inside Redis' message handler or a webhook's response path. */
+    dispatch(event: CallCompletedPayload) {
+      for (const { queue, wanted } of subscribers) {
+        let matches = false;
+        try {
+          matches = wanted(event);
+        } catch {
+          // A broken filter concerns its own subscriber only.
+        }
+        if (matches) queue.push(event);
+      }
     },
   };
 }
 
 export function createEventBus(redisUrl: string | undefined, logger: Logger): EventBus {
+  const { dispatch, ...local } = localSubscribers(logger);
   if (!redisUrl) {
-    const pubsub = createPubSub<CallEvents>();
     return {
-      ...subscriptions(pubsub),
-      publishCallCompleted: (events) => events.forEach((event) => pubsub.publish('callCompleted', event)),
+      ...local,
+      publishCallCompleted: (events) => events.forEach(dispatch),
       ready: async () => true,
       close: async () => {},
     };
@@ -113,16 +141,31 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
   };
   const publishClient = connect('publish');
   const subscribeClient = connect('subscribe');
-  const pubsub = createPubSub<CallEvents>({ eventTarget: createRedisEventTarget({ publishClient, subscribeClient }) });
+  // ioredis re-subscribes by itself after a reconnection.
+  const subscribed = subscribeClient.subscribe(CHANNEL).then(
+    () => undefined,
+    (error: unknown) => logger.error('redis.subscribe_failed', { error: describeError(error) }),
+  );
+  subscribeClient.on('message', (channel: string, message: string) => {
+    if (channel !== CHANNEL) return;
+    let event: CallCompletedPayload;
+    try {
+      event = JSON.parse(message) as CallCompletedPayload;
+    } catch {
+      logger.error('events.bad_message', { channel, bytes: message.length });
+      return;
+    }
+    dispatch(event);
+  });
 
   const connected = (client: Redis) =>
     client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
   return {
-    ...subscriptions(pubsub),
+    ...local,
     async ready(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-      const both = Promise.all([connected(publishClient), connected(subscribeClient)]).then(() => true);
+      const both = Promise.all([connected(publishClient), connected(subscribeClient), subscribed]).then(() => true);
       try {
         return await Promise.race([both, timeout]);
       } finally {
@@ -131,9 +174,7 @@ export function createEventBus(redisUrl: string | undefined, logger: Logger): Ev
     },
     publishCallCompleted(events) {
       for (const event of events) {
-        // Published here rather than through pubsub.publish: the Redis event target does not handle a failed
-        // publish. The channel and message are the ones the event target's subscriber reads.
-        publishClient.publish('callCompleted', JSON.stringify(event)).catch((error: unknown) => {
+        publishClient.publish(CHANNEL, JSON.stringify(event)).catch((error: unknown) => {
           logger.error('events.publish_failed', { attemptId: event.attemptId, error: describeError(error) });
         });
       }

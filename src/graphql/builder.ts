@@ -3,13 +3,23 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
+import type { AccessContext } from '../access/useAccess.ts';
 import type { CallEventSource } from '../events/eventBus.ts';
 import type PrismaTypes from '../db/generated/pothos-types.ts';
 import { getDatamodel } from '../db/generated/pothos-types.ts';
 
-export interface Context {
+export interface Context extends AccessContext {
   readonly prisma: PrismaClient;
   readonly events: CallEventSource;
+  /** Names the request or WebSocket operation in logs. */
+  readonly requestId: string;
+  readonly transport: Transport;
+}
+
+/** How an operation arrived. A subscription cut off for falling behind lets its transport tell the client why. */
+export interface Transport {
+  readonly name: 'http' | 'sse' | 'websocket';
+  cutOff?(): void;
 }
 
 export const builder = new SchemaBuilder<{

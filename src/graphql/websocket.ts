@@ -1,76 +1,134 @@
 /**
  * GraphQL over WebSocket (the graphql-ws protocol) on the HTTP server's port and path, executing through Yoga's
- * envelop so operations see the same schema, context and error masking as over HTTP.
+ * envelop so operations see the same schema, limits, access checks and error masking as over HTTP.
  */
 import type { Server } from 'node:http';
+import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { bearerToken, tokenIsAccepted } from '../auth.ts';
-import type { Logger } from '../log.ts';
+import type { OriginPolicy } from '../access/origins.ts';
+import { credentialsFromConnectionParams, type Authenticator, type Principal } from '../access/principal.ts';
+import { describeError, type Logger } from '../log.ts';
+import type { GraphQLServerContext } from './yoga.ts';
 
 export interface WebSocketOptions {
-  apiTokens: readonly string[];
+  authenticate: Authenticator;
+  origins: OriginPolicy;
+  /** Authenticated connections allowed at once; as many more may be waiting to authenticate. */
   maxConnections: number;
   logger: Logger;
 }
 
 /** Unsent data a connection may hold before it is closed as too slow: its events stop piling up in memory. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+/** Largest message a client may send (a document is limited to a few thousand tokens anyway). */
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Operations one connection may run at once; a dashboard needs a handful. */
+export const MAX_OPERATIONS_PER_CONNECTION = 100;
 /** Pings every 12 s; a client that has not answered by the next ping is dropped. */
 const KEEP_ALIVE_MS = 12_000;
 /** A client must send connection_init within this time. */
 const CONNECTION_INIT_TIMEOUT_MS = 5_000;
 
 export const CLOSE_SLOW_CONSUMER = 4008;
+export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 
 // biome-ignore lint: Yoga's instance type is generic over contexts this module does not need to know.
 type AnyYoga = YogaServerInstance<any, any>;
 
-export function attachWebSocket(server: Server, yoga: AnyYoga, options: WebSocketOptions) {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: 1024 * 1024 });
+export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, options: WebSocketOptions) {
+  const { logger } = options;
+  const wss = new WebSocketServer({
+    server,
+    path,
+    maxPayload: MAX_MESSAGE_BYTES,
+    // The same Host and Origin rules as HTTP: browsers do not apply CORS to WebSockets, so this is the only guard.
+    verifyClient: ({ req }, done) => {
+      const host = req.headers.host ?? null;
+      const origin = req.headers.origin;
+      if (!options.origins.hostAllowed(host)) return done(false, 403, 'Forbidden: Host not allowed');
+      if (origin !== undefined && !options.origins.originAllowed(origin, host)) return done(false, 403, 'Forbidden: Origin not allowed');
+      done(true);
+    },
+  });
+  wss.on('error', (error) => logger.error('websocket.server_error', { error: describeError(error) }));
+
+  const principals = new WeakMap<WebSocket, Principal>();
+  let authenticated = 0;
+  let connectionIds = 0;
+  const connectionIdOf = new WeakMap<WebSocket, number>();
 
   wss.on('connection', (socket: WebSocket) => {
-    if (wss.clients.size > options.maxConnections) {
-      options.logger.warn('websocket.refused', { reason: 'connection limit', limit: options.maxConnections });
+    connectionIdOf.set(socket, (connectionIds += 1));
+    // Sockets that have not authenticated yet have a pool of their own, so they can never push dashboards out.
+    if (wss.clients.size - authenticated > options.maxConnections) {
+      logger.warn('websocket.refused', { reason: 'too many unauthenticated connections', limit: options.maxConnections });
       socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
     }
+    socket.once('close', () => {
+      if (principals.delete(socket)) authenticated -= 1;
+    });
   });
 
   const graphqlWs = useServer(
     {
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
-      onConnect: ({ connectionParams }) => {
-        if (options.apiTokens.length === 0) return true;
-        const authorization = connectionParams?.authorization;
-        // false closes the socket with 4403 Forbidden.
-        return tokenIsAccepted(bearerToken(typeof authorization === 'string' ? authorization : null), options.apiTokens);
+      onConnect: ({ connectionParams, extra }) => {
+        const principal = options.authenticate(credentialsFromConnectionParams(connectionParams));
+        if (!principal) {
+          extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden: send connectionParams {"authorization": "Bearer <token>"}');
+          return false;
+        }
+        if (authenticated >= options.maxConnections) {
+          logger.warn('websocket.refused', { reason: 'connection limit', limit: options.maxConnections });
+          extra.socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
+          return false;
+        }
+        principals.set(extra.socket, principal);
+        authenticated += 1;
+        return true;
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
+      onSubscribe: async (ctx, id, params) => {
+        const socket = ctx.extra.socket;
+        if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_CONNECTION) {
+          return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_CONNECTION} operations may run at once on one connection`)];
+        }
+        const serverContext: GraphQLServerContext & Record<string, unknown> = {
           req: ctx.extra.request,
-          socket: ctx.extra.socket,
+          socket,
           params,
-        });
-        const args = {
+          principal: principals.get(socket),
+          requestId: `ws-${connectionIdOf.get(socket)}-${id}`.slice(0, 128),
+          transport: { name: 'websocket', cutOff: () => socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: events are not being read') },
+        };
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(serverContext);
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          // A syntax error or a parse limit concerns this operation only: the socket stays open.
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        return {
           schema,
           operationName: params.operationName,
-          document: parse(params.query),
+          document,
           variableValues: params.variables,
           contextValue: await contextFactory(),
           rootValue: { execute, subscribe },
         };
-        const errors = validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
       },
       onNext: (ctx) => {
         const socket = ctx.extra.socket;
         if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-          options.logger.warn('websocket.slow_consumer', { bufferedBytes: socket.bufferedAmount });
+          logger.warn('websocket.slow_consumer', { bufferedBytes: socket.bufferedAmount });
           socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: events are not being read');
         }
       },
@@ -80,7 +138,8 @@ export function attachWebSocket(server: Server, yoga: AnyYoga, options: WebSocke
   );
 
   return {
-    connections: () => wss.clients.size,
+    /** Authenticated connections. */
+    connections: () => authenticated,
     /** Waits (briefly) for queued events to flush, then closes every socket with 1001 Going Away. */
     async close(): Promise<void> {
       const deadline = Date.now() + 2_000;

@@ -1,14 +1,20 @@
 /**
- * GraphQL over HTTP: the schema served by Yoga at /graphql, GraphiQL for browsers, bearer-token auth, and limits
- * on what one operation may ask for.
+ * GraphQL over HTTP: the schema served by Yoga at /graphql (POST, GET and Server-Sent Events), GraphiQL for browsers,
+ * access control, limits on what one operation may ask for, and a log line for every unexpected error.
  */
+import type { IncomingMessage } from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { createYoga, type Plugin } from 'graphql-yoga';
-import { bearerToken, tokenIsAccepted } from '../auth.ts';
+import { GraphQLError } from 'graphql';
+import { createGraphQLError, createYoga, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import type { Authenticator } from '../access/principal.ts';
+import type { OriginPolicy } from '../access/origins.ts';
+import { useAccess } from '../access/useAccess.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import type { CallEventSource } from '../events/eventBus.ts';
-import type { Context } from './builder.ts';
+import { describeError, type Logger } from '../log.ts';
+import { requestIdOf } from '../http/requestId.ts';
+import type { Context, Transport } from './builder.ts';
+import { useGraphiQLPage } from './graphiql.ts';
 import { schema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -16,11 +22,23 @@ export const GRAPHQL_PATH = '/graphql';
 export interface GraphQLOptions {
   prisma: PrismaClient;
   events: CallEventSource;
-  /** Empty: the API is open (the configuration only allows that on a loopback host). */
-  apiTokens: readonly string[];
-  /** Plugins for the rest of the HTTP surface, which shares Yoga's server. */
-  plugins: Plugin[];
+  authenticate: Authenticator;
+  origins: OriginPolicy;
+  /** Server-Sent Events streams allowed at once; more are answered 503. */
+  maxSseConnections: number;
+  logger: Logger;
 }
+
+/** What the WebSocket server passes in for each operation; HTTP requests carry none of it. */
+export interface GraphQLServerContext {
+  /** The Node request (for WebSocket, the upgrade request). */
+  req?: IncomingMessage;
+  requestId?: string;
+  transport?: Transport;
+}
+
+/** Largest GraphQL request body; a document is limited to a few thousand tokens anyway. */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
 const EXAMPLE_QUERY = `# Welcome to Callboard. Press the run button (or Ctrl-Enter) to see the latest calls.
 # With API_TOKENS set, add {"Authorization": "Bearer <token>"} in the Headers tab below.
@@ -66,49 +84,105 @@ export function createGraphQL(options: GraphQLOptions) {
     blockFieldSuggestion: { enabled: true },
   });
 
-  return createYoga<Record<string, unknown>, Context>({
+  return createYoga<GraphQLServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: () => ({ prisma: options.prisma, events: options.events }),
+    context: ({ request, requestId, transport }: GraphQLServerContext & { request: Request }) => ({
+      prisma: options.prisma,
+      events: options.events,
+      requestId: requestId ?? requestIdOf(request),
+      transport: transport ?? { name: request.headers.get('accept')?.includes('text/event-stream') ? 'sse' : 'http' },
+    }),
     logging: false,
-    // Errors from resolvers reach clients as "Unexpected error." with no stack or SQL; GraphQLErrors we throw
-    // on purpose (bad arguments) keep their message.
+    // Errors from resolvers reach clients as "Unexpected error." with no stack or SQL (useErrorLogging logs them);
+    // GraphQLErrors we throw on purpose (bad arguments) keep their message.
     maskedErrors: true,
-    graphiql: { title: 'Callboard', defaultQuery: EXAMPLE_QUERY },
-    // GraphiQL's scripts, styles and editor workers are inlined in the page: nothing comes from a CDN, so it works
-    // offline and behind firewalls. The page (about 9 MB) is rendered once.
-    renderGraphiQL: renderGraphiQLOnce,
-    healthCheckEndpoint: '/health',
-    plugins: [...options.plugins, requireToken(options.apiTokens), armor, countSentEvents(options.events)],
+    // Served by useGraphiQLPage, with security headers and compression.
+    graphiql: false,
+    // useAccess sets CORS headers: Yoga's default reflects any origin and allows credentials.
+    cors: false,
+    landingPage: false,
+    // Only requests for exactly /graphql reach Yoga (src/http/router.ts serves /health). Yoga's own health check
+    // answers any URL that ends with its endpoint, even /graphql?x=/health; a URL's text never ends with a space.
+    healthCheckEndpoint: ' ',
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+    multipart: false,
+    plugins: [
+      useAccess({ authenticate: options.authenticate, origins: options.origins }),
+      useGraphiQLPage({ title: 'Callboard', defaultQuery: EXAMPLE_QUERY }),
+      armor,
+      useSseLimit(options.maxSseConnections),
+      useErrorLogging(options.logger),
+      useSentEventCount(options.events),
+    ],
   });
 }
 
 /** Tells the event bus when a subscription result has been produced, over WebSocket and SSE alike. */
-function countSentEvents(events: CallEventSource): Plugin {
+function useSentEventCount(events: CallEventSource): Plugin {
   return { onSubscribe: () => ({ onSubscribeResult: () => ({ onNext: () => events.eventSent() }) }) };
 }
 
-let graphiqlPage: string | undefined;
-function renderGraphiQLOnce(options: Parameters<typeof renderGraphiQL>[0]): string {
-  graphiqlPage ??= renderGraphiQL(options);
-  return graphiqlPage;
-}
-
-/**
- * With API tokens configured, every GraphQL request needs one. Yoga answers a browser's request for the GraphiQL
- * page before this runs; the page holds no data, and the queries it sends need the token like any other.
- */
-function requireToken(apiTokens: readonly string[]): Plugin {
+/** Caps the Server-Sent Events streams open at once (WebSocket connections have their own cap). */
+function useSseLimit(maxStreams: number): Plugin<Context> {
+  let open = 0;
   return {
-    onRequest({ request, url, endResponse }) {
-      if (apiTokens.length === 0 || url.pathname !== GRAPHQL_PATH) return;
-      if (tokenIsAccepted(bearerToken(request.headers.get('authorization')), apiTokens)) return;
-      endResponse(
-        Response.json(
-          { errors: [{ message: 'Missing or invalid API token: send Authorization: Bearer <token>', extensions: { code: 'UNAUTHENTICATED' } }] },
-          { status: 401, headers: { 'www-authenticate': 'Bearer' } },
-        ),
-      );
+    onSubscribe({ args, setResultAndStopExecution }) {
+      if (args.contextValue.transport.name !== 'sse') return;
+      if (open >= maxStreams) {
+        setResultAndStopExecution({
+          errors: [
+            createGraphQLError(`Too many event streams are open (${maxStreams}); try again later`, {
+              extensions: { code: 'TOO_MANY_STREAMS', http: { status: 503, headers: { 'retry-after': '5' } } },
+            }),
+          ],
+        });
+        return;
+      }
+      open += 1;
+      let closed = false;
+      const release = () => {
+        if (!closed) open -= 1;
+        closed = true;
+      };
+      return {
+        onSubscribeResult: ({ result }) => {
+          if (!isAsyncIterableResult(result)) release();
+          return { onEnd: release };
+        },
+        onSubscribeError: release,
+      };
     },
   };
 }
+
+function isAsyncIterableResult(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && Symbol.asyncIterator in result;
+}
+
+/**
+ * Logs every error that Yoga masks as "Unexpected error." (a resolver's exception, a database failure) as one JSON
+ * line with the request id: the client learns nothing, the operator everything but the stack, which can hold SQL
+ * parameters. It sees results before the masking plugin, which Yoga runs after user plugins.
+ */
+function useErrorLogging(logger: Logger): Plugin<Context> {
+  const logUnexpected = (errors: readonly GraphQLError[] | undefined, context: Context) => {
+    for (const error of errors ?? []) {
+      const cause = error.originalError;
+      if (!cause || cause instanceof GraphQLError) continue;
+      logger.error('graphql.unexpected_error', {
+        requestId: context.requestId,
+        transport: context.transport.name,
+        path: error.path?.join('.'),
+        error: describeError(cause),
+      });
+    }
+  };
+  const onDone = (context: Context) => (payload: Parameters<typeof handleStreamOrSingleExecutionResult>[0]) =>
+    handleStreamOrSingleExecutionResult(payload, ({ result }) => logUnexpected(result.errors, context));
+  return {
+    onExecute: ({ args }) => ({ onExecuteDone: onDone(args.contextValue) }),
+    onSubscribe: ({ args }) => ({ onSubscribeResult: onDone(args.contextValue) }),
+  };
+}
+

@@ -2,7 +2,7 @@
  * POST /webhooks/revox: authenticate, read the body within the size limit, ingest, answer.
  * A 200 goes out only after the delivery's transaction has committed.
  */
-import { bearerToken, tokenMatches } from '../auth.ts';
+import { bearerToken, tokenMatches } from '../access/tokens.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError, type Logger } from '../log.ts';
 import { archivedHeaders, describe, ingest, type Rejection } from './ingest.ts';

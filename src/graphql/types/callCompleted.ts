@@ -63,7 +63,8 @@ builder.subscriptionField('callCompleted', (t) =>
     type: CallCompletedEvent,
     description: 'Fires once for each call attempt newly stored as COMPLETED or ERROR, never for a duplicate delivery.',
     args: { filter: t.arg({ type: CallCompletedFilter }) },
-    subscribe: (_root, args, { events }) => events.subscribeCallCompleted((event) => matches(event, args.filter)),
+    subscribe: (_root, args, { events, transport }) =>
+      events.subscribeCallCompleted({ wanted: (event) => matches(event, args.filter), transport: transport.name, onOverflow: transport.cutOff }),
     resolve: (event) => event,
   }),
 );

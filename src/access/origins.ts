@@ -1,0 +1,57 @@
+/**
+ * Which browsers' pages may call the API, and which Host names it answers to.
+ *
+ * In open mode (no API tokens) the API trusts whoever can reach it, so only loopback pages may call it and only
+ * loopback Host headers are answered: a page on another site cannot read it, and DNS rebinding (a hostile name that
+ * resolves to 127.0.0.1) is refused. With tokens, any origin may call it unless CORS_ORIGINS narrows the list, and
+ * credentials (cookies) are never allowed: the API uses bearer tokens.
+ */
+import { isLoopbackHost } from '../config.ts';
+
+export interface OriginPolicy {
+  /** Whether a request with this Host header may reach the API. */
+  hostAllowed(host: string | null): boolean;
+  /** Whether a request from a page at `origin` may reach the API; a page of the API's own origin always may. */
+  originAllowed(origin: string, host: string | null): boolean;
+  /** The Access-Control-Allow-Origin value for an allowed origin. */
+  allowOriginHeader(origin: string): string;
+}
+
+export interface OriginPolicyOptions {
+  /** No API tokens: loopback only. */
+  open: boolean;
+  /** From CORS_ORIGINS: exact origins, or `*`; undefined for the default of the mode. */
+  corsOrigins: readonly string[] | undefined;
+}
+
+export function createOriginPolicy({ open, corsOrigins }: OriginPolicyOptions): OriginPolicy {
+  const anyOrigin = corsOrigins ? corsOrigins.includes('*') : !open;
+  const listed = new Set(corsOrigins ?? []);
+  return {
+    hostAllowed: (host) => !open || (host !== null && isLoopbackHost(hostname(host))),
+    originAllowed(origin, host) {
+      const parsed = parseOrigin(origin);
+      if (!parsed) return false;
+      if (host !== null && parsed.host === host.toLowerCase()) return true;
+      if (anyOrigin || listed.has(parsed.origin)) return true;
+      return corsOrigins === undefined && open && isLoopbackHost(parsed.hostname.replace(/^\[|\]$/g, ''));
+    },
+    allowOriginHeader: (origin) => (anyOrigin ? '*' : origin),
+  };
+}
+
+/** `example.com:4000` -> `example.com`, `[::1]:4000` -> `::1`. */
+function hostname(host: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(host);
+  if (bracketed) return bracketed[1]!.toLowerCase();
+  return host.replace(/:\d+$/, '').toLowerCase();
+}
+
+function parseOrigin(origin: string): URL | null {
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * `useAccess`: the one place that decides who may use the GraphQL API, for every request that reaches it.
+ *
+ * - Browsers: the Host and Origin rules of ./origins.ts, and CORS headers without credentials.
+ * - HTTP (POST, GET and SSE alike): `onParams` runs for every GraphQL request before its document is parsed, so the
+ *   caller is authenticated there, whatever the URL or method that led to it; a request without a valid token is
+ *   answered 401 and nothing is parsed or executed.
+ * - Every transport: `onExecute` and `onSubscribe` refuse to run an operation whose context has no principal. The
+ *   WebSocket server authenticates at `connection_init` and passes the principal in; anything that would reach
+ *   execution some other way finds nobody to run for.
+ */
+import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { OriginPolicy } from './origins.ts';
+import { CREDENTIALS_HINT, credentialsFromHeaders, type Authenticator, type Principal } from './principal.ts';
+
+export interface AccessContext {
+  /** Set by `useAccess` (HTTP) or by the WebSocket server (connection_init); absent means unauthenticated. */
+  principal?: Principal;
+}
+
+export interface AccessOptions {
+  authenticate: Authenticator;
+  origins: OriginPolicy;
+}
+
+const CORS_ALLOWED_HEADERS = 'authorization, content-type, accept, x-request-id';
+const CORS_MAX_AGE_SECONDS = '600';
+
+export function useAccess({ authenticate, origins }: AccessOptions): Plugin<AccessContext> {
+  return {
+    onRequest({ request, endResponse }) {
+      const host = request.headers.get('host');
+      const origin = request.headers.get('origin');
+      if (!origins.hostAllowed(host)) {
+        endResponse(forbidden('host_not_allowed', 'without API_TOKENS the API answers only to loopback Host names (localhost, 127.0.0.1, [::1])'));
+        return;
+      }
+      if (origin !== null && !origins.originAllowed(origin, host)) {
+        endResponse(forbidden('origin_not_allowed', `pages from ${origin.slice(0, 100)} may not call this API (see CORS_ORIGINS)`));
+        return;
+      }
+      if (request.method === 'OPTIONS') {
+        endResponse(new Response(null, { status: 204, headers: { 'content-length': '0', ...preflightHeaders() } }));
+      }
+    },
+    onResponse({ request, response }) {
+      const origin = request.headers.get('origin');
+      if (origin === null) return;
+      response.headers.set('access-control-allow-origin', origins.allowOriginHeader(origin));
+      response.headers.append('vary', 'Origin');
+    },
+    onParams({ request, context, setResult }) {
+      const principal = authenticate(credentialsFromHeaders(request.headers));
+      if (principal) {
+        (context as AccessContext).principal = principal;
+        return;
+      }
+      setResult({ errors: [unauthenticated(true)] });
+    },
+    onExecute({ args, setResultAndStopExecution }) {
+      if (!(args.contextValue as AccessContext).principal) setResultAndStopExecution({ errors: [unauthenticated(false)] });
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      if (!(args.contextValue as AccessContext).principal) setResultAndStopExecution({ errors: [unauthenticated(false)] });
+    },
+  };
+}
+
+function unauthenticated(overHttp: boolean) {
+  return createGraphQLError(`Missing or invalid API token: ${CREDENTIALS_HINT}`, {
+    extensions: {
+      code: 'UNAUTHENTICATED',
+      ...(overHttp ? { http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } } : {}),
+    },
+  });
+}
+
+function forbidden(code: string, message: string): Response {
+  return Response.json({ errors: [{ message: `Forbidden: ${message}`, extensions: { code } }] }, { status: 403 });
+}
+
+function preflightHeaders(): Record<string, string> {
+  return {
+    'access-control-allow-methods': 'GET, POST',
+    'access-control-allow-headers': CORS_ALLOWED_HEADERS,
+    'access-control-max-age': CORS_MAX_AGE_SECONDS,
+  };
+}
