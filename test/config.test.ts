@@ -14,6 +14,8 @@ describe('loadConfig', () => {
       apiTokens: [],
       maxBodyBytes: 5 * 1024 * 1024,
       maxWebSocketConnections: 10_000,
+      maxSseConnections: 1_000,
+      corsOrigins: undefined,
     });
   });
 
@@ -39,6 +41,10 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'postgres://user:hunter2@[bad' }, /^DATABASE_URL is not a valid URL$/],
     [{ REDIS_URL: 'http://x' }, /REDIS_URL must start with redis:\/\//],
     [{ WEBHOOK_MAX_BODY_BYTES: '-1' }, /WEBHOOK_MAX_BODY_BYTES must be a whole number/],
+    [{ CORS_ORIGINS: 'dashboard.example.com' }, /CORS_ORIGINS must list origins such as https:\/\/app.example.com.*got "dashboard.example.com"/],
+    [{ CORS_ORIGINS: 'https://app.example.com/path' }, /CORS_ORIGINS must list origins/],
+    [{ CORS_ORIGINS: 'ftp://app.example.com' }, /CORS_ORIGINS must list origins/],
+    [{ SSE_MAX_CONNECTIONS: '0' }, /SSE_MAX_CONNECTIONS must be a whole number from 1/],
   ])('rejects %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -50,6 +56,14 @@ describe('loadConfig', () => {
 
   it('accepts a short webhook secret (the server warns about it)', () => {
     expect(loadConfig({ WEBHOOK_SECRET: 'smoke-secret' }).webhookSecret).toBe('smoke-secret');
+  });
+
+  it('reads CORS_ORIGINS as exact origins', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://App.example.com, http://localhost:3000/' }).corsOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:3000',
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
   });
 
   it('allows a public HOST when API tokens protect the API', () => {
