@@ -22,7 +22,16 @@ export function createLogger(sink: LogSink = (line) => process.stdout.write(`${l
   };
 }
 
-/** An error's class and message for a log line (no stack: stacks can embed SQL parameters). */
+/**
+ * An error's class, code and the last line of its message, for a log line. No stack, and not the rest of the
+ * message: Prisma's messages quote the failed call, arguments (phone numbers, filters) included, and put the reason
+ * last.
+ */
 export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (!(error instanceof Error)) return String(error).slice(0, MAX_ERROR_LENGTH);
+  const code = 'code' in error && typeof error.code === 'string' ? ` ${error.code}` : '';
+  const reason = error.message.trim().split('\n').at(-1)?.trim() ?? '';
+  return `${error.name}${code}: ${reason}`.slice(0, MAX_ERROR_LENGTH);
 }
+
+const MAX_ERROR_LENGTH = 500;

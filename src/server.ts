@@ -8,7 +8,7 @@ import { createOriginPolicy } from './access/origins.ts';
 import { createAuthenticator } from './access/principal.ts';
 import type { Config } from './config.ts';
 import { openDatabase, type Database } from './db/database.ts';
-import { createEventBus, type EventBus } from './events/eventBus.ts';
+import { createEventBus, type EventBus, type SubscriberLimits } from './events/eventBus.ts';
 import { attachWebSocket } from './graphql/websocket.ts';
 import { createGraphQL, GRAPHQL_PATH } from './graphql/yoga.ts';
 import { healthRoute, readinessRoute } from './http/health.ts';
@@ -35,6 +35,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Passed to the database: every SQL statement, for tests that count them. */
   onQuery?: (sql: string) => void;
+  /** How far a subscriber may fall behind before it is cut off (defaults suit production; tests shrink them). */
+  subscriberLimits?: SubscriberLimits;
 }
 
 /** Deliveries being stored get this long to finish on shutdown before their connections are cut. */
@@ -49,7 +51,7 @@ const REDIS_CONNECT_TIMEOUT_MS = 5_000;
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onQuery: options.onQuery });
-  const events = createEventBus(config.redisUrl, logger);
+  const events = createEventBus(config.redisUrl, logger, options.subscriberLimits);
   if (database.appliedMigrations.length > 0) {
     logger.info('database.migrated', { applied: database.appliedMigrations.join(',') });
   }

@@ -51,15 +51,20 @@ export interface EventBus {
 /** The part of the event bus that the GraphQL layer uses. */
 export type CallEventSource = Pick<EventBus, 'subscribeCallCompleted' | 'eventSent'>;
 
-/** A subscriber may have this many events waiting for it... */
-export const MAX_QUEUED_EVENTS = 2_000;
-/** ...and its oldest may have waited this long, before it is cut off as too slow. */
-export const MAX_EVENT_LAG_MS = 30_000;
+export interface SubscriberLimits {
+  /** A subscriber may have this many events waiting for it... */
+  maxQueuedEvents: number;
+  /** ...and its oldest may have waited this long, before it is cut off as too slow. */
+  maxEventLagMs: number;
+}
+
+/** Above the most events one delivery can publish (its attempts), so a healthy subscriber survives any burst. */
+export const DEFAULT_SUBSCRIBER_LIMITS: SubscriberLimits = { maxQueuedEvents: 2_000, maxEventLagMs: 30_000 };
 
 const CHANNEL = 'callCompleted';
 
 /** The subscribers of one instance, and the events handed to them and not yet sent. */
-function localSubscribers(logger: Logger) {
+function localSubscribers(logger: Logger, limits: SubscriberLimits) {
   const subscribers = new Set<{ queue: SubscriberQueue<CallCompletedPayload>; wanted: SubscribeOptions['wanted'] }>();
   let inFlight = 0;
   return {
@@ -72,12 +77,12 @@ function localSubscribers(logger: Logger) {
       const subscriber = {
         wanted,
         queue: createSubscriberQueue<CallCompletedPayload>({
-          maxEvents: MAX_QUEUED_EVENTS,
-          maxLagMs: MAX_EVENT_LAG_MS,
+          maxEvents: limits.maxQueuedEvents,
+          maxLagMs: limits.maxEventLagMs,
           onTaken: () => (inFlight += 1),
           onEnd: () => subscribers.delete(subscriber),
           onOverflow: (backlog) => {
-            logger.warn('events.slow_subscriber', { transport, backlog, maxEvents: MAX_QUEUED_EVENTS, maxLagMs: MAX_EVENT_LAG_MS });
+            logger.warn('events.slow_subscriber', { transport, backlog, ...limits });
             onOverflow?.();
           },
         }),
@@ -100,8 +105,12 @@ function localSubscribers(logger: Logger) {
   };
 }
 
-export function createEventBus(redisUrl: string | undefined, logger: Logger): EventBus {
-  const { dispatch, ...local } = localSubscribers(logger);
+export function createEventBus(
+  redisUrl: string | undefined,
+  logger: Logger,
+  limits: SubscriberLimits = DEFAULT_SUBSCRIBER_LIMITS,
+): EventBus {
+  const { dispatch, ...local } = localSubscribers(logger, limits);
   if (!redisUrl) {
     return {
       ...local,

@@ -41,8 +41,8 @@ describe.skipIf(!redisServerPath && !inCi)('across instances through Redis', () 
     const client = wsClient(two.url);
     const subscription = await subscribeWs(client, EVENTS);
     await waitFor(() => two.events.subscriberCount() === 1);
-    // Only instance 2 has a subscriber, so only it subscribes to the Redis channel.
-    await waitFor(async () => (await redis.subscribers('callCompleted')) === 1);
+    // Each instance listens on the channel from start-up, so a subscriber's first event cannot race a SUBSCRIBE.
+    await waitFor(async () => (await redis.subscribers('callCompleted')) === 2);
 
     expect((await one.deliver(orderDelivery('call_fanout_1', [{ id: 'fanout_a0', result: 'human' }], 0))).status).toBe(200);
     const event = (await subscription.next()).data.callCompleted;
@@ -58,7 +58,7 @@ describe.skipIf(!redisServerPath && !inCi)('across instances through Redis', () 
 
     // Redis comes back: both instances reconnect, and events flow again.
     await redis.start();
-    await waitFor(async () => (await redis.subscribers('callCompleted')) === 1);
+    await waitFor(async () => (await redis.subscribers('callCompleted')) === 2);
     await waitFor(() => one.logs.some((line) => line.includes('"event":"redis.reconnected","role":"publish"')));
     expect((await one.deliver(orderDelivery('call_fanout_3', [{ id: 'fanout_c0' }], 0))).status).toBe(200);
     const resumed = (await subscription.next()).data.callCompleted;

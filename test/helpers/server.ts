@@ -29,7 +29,7 @@ export interface DeliverOptions {
 export async function startTestServer(
   overrides: Partial<Config> = {},
   testDatabase?: TestDatabase,
-  options: Pick<ServerOptions, 'onQuery'> = {},
+  options: Pick<ServerOptions, 'onQuery' | 'subscriberLimits'> = {},
 ): Promise<TestServer> {
   const database = testDatabase ?? (await createTestDatabase());
   const logs: string[] = [];

@@ -1,0 +1,168 @@
+/**
+ * Limits per transport: WebSocket connections (authenticated and not yet authenticated count separately, so
+ * strangers cannot push dashboards out), operations per connection, Server-Sent Events streams; an operation's error
+ * stays with the operation; unexpected errors are logged with the request id.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { MAX_OPERATIONS_PER_CONNECTION } from '../../src/graphql/websocket.ts';
+import { databaseOnTcp } from '../helpers/database.ts';
+import { startProxy } from '../helpers/proxy.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
+
+const EVENTS = 'subscription { callCompleted { attempt { revoxId } } }';
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function serverWith(...args: Parameters<typeof startTestServer>) {
+  const server = await startTestServer(...args);
+  cleanups.push(() => server.dispose());
+  return server;
+}
+
+/** A raw graphql-ws socket: `init` sends connection_init and waits for the acknowledgement. */
+async function rawSocket(server: TestServer) {
+  const socket = new WebSocket(`${server.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+  cleanups.push(() => socket.terminate());
+  const messages: any[] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(data.toString())));
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    socket.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  return {
+    socket,
+    messages,
+    closed,
+    async init() {
+      socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+      await waitFor(() => messages.some((message) => message.type === 'connection_ack'));
+    },
+    send: (message: unknown) => socket.send(JSON.stringify(message)),
+  };
+}
+
+describe('WebSocket connections', () => {
+  it('strangers that never authenticate have a pool of their own and cannot push dashboards out', async () => {
+    const server = await serverWith({ maxWebSocketConnections: 2 });
+    const dashboards = [await rawSocket(server), await rawSocket(server)];
+    for (const dashboard of dashboards) await dashboard.init();
+
+    // Two sockets that never send connection_init fit in their own pool; a third is refused.
+    await rawSocket(server);
+    await rawSocket(server);
+    const third = await rawSocket(server);
+    expect((await third.closed).code).toBe(1013);
+
+    // A third dashboard is refused too, but the two connected ones are untouched.
+    const extra = await rawSocket(server);
+    extra.send({ type: 'connection_init', payload: {} });
+    expect((await extra.closed).code).toBe(1013);
+    for (const dashboard of dashboards) expect(dashboard.socket.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('a syntax or limit error answers that operation only; the socket stays open and nothing is printed', async () => {
+    const server = await serverWith({});
+    const stderr: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      stderr.push(String(chunk));
+      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    cleanups.push(() => (process.stderr.write = write));
+
+    const client = await rawSocket(server);
+    await client.init();
+    client.send({ id: 'syntax', type: 'subscribe', payload: { query: 'subscription { callCompleted { ' } });
+    client.send({ id: 'unknown', type: 'subscribe', payload: { query: '{ nope }' } });
+    client.send({ id: 'tokens', type: 'subscribe', payload: { query: `{ ${'callStats { attempts } '.repeat(2_000)} }` } });
+    await waitFor(() => client.messages.filter((message) => message.type === 'error').length === 3);
+    const errors = Object.fromEntries(client.messages.filter((m) => m.type === 'error').map((m) => [m.id, m.payload[0].message]));
+    expect(errors.syntax).toMatch(/Syntax Error/);
+    expect(errors.unknown).toMatch(/Cannot query field "nope"/);
+    expect(errors.tokens).toMatch(/Token limit/i);
+
+    client.send({ id: 'ok', type: 'subscribe', payload: { query: '{ callStats { attempts } }' } });
+    await waitFor(() => client.messages.some((message) => message.id === 'ok' && message.type === 'complete'));
+    expect(client.socket.readyState).toBe(WebSocket.OPEN);
+    expect(stderr.join('')).not.toMatch(/Internal error|at \w+/);
+  });
+
+  it(`runs at most ${MAX_OPERATIONS_PER_CONNECTION} operations at once on one connection`, async () => {
+    const server = await serverWith({});
+    const client = await rawSocket(server);
+    await client.init();
+    for (let id = 0; id < MAX_OPERATIONS_PER_CONNECTION; id++) client.send({ id: `s${id}`, type: 'subscribe', payload: { query: EVENTS } });
+    await waitFor(() => server.events.subscriberCount() === MAX_OPERATIONS_PER_CONNECTION);
+    client.send({ id: 'one-more', type: 'subscribe', payload: { query: EVENTS } });
+    await waitFor(() => client.messages.some((message) => message.id === 'one-more'));
+    const refused = client.messages.find((message) => message.id === 'one-more');
+    expect(refused.type).toBe('error');
+    expect(refused.payload[0].message).toMatch(`At most ${MAX_OPERATIONS_PER_CONNECTION} operations`);
+    expect(server.events.subscriberCount()).toBe(MAX_OPERATIONS_PER_CONNECTION);
+  });
+});
+
+describe('Server-Sent Events streams', () => {
+  it('beyond SSE_MAX_CONNECTIONS a stream is answered 503; a closed stream frees its place', async () => {
+    const server = await serverWith({ maxSseConnections: 2 });
+    const first = await subscribeSse(server.url, EVENTS);
+    const second = await subscribeSse(server.url, EVENTS);
+    cleanups.push(() => first.close(), () => second.close());
+    expect([first.status, second.status]).toEqual([200, 200]);
+    const third = await subscribeSse(server.url, EVENTS);
+    cleanups.push(() => third.close());
+    expect(third.status).toBe(503);
+    expect(third.response.headers.get('retry-after')).toBe('5');
+
+    await first.close();
+    await waitFor(() => server.events.subscriberCount() === 1);
+    await waitFor(async () => {
+      const retry = await subscribeSse(server.url, EVENTS);
+      cleanups.push(() => retry.close());
+      return retry.status === 200;
+    });
+  });
+});
+
+describe('unexpected errors', () => {
+  it('reach the client masked, and the log as one JSON line with the request id (a database that goes away)', async () => {
+    const target = await databaseOnTcp();
+    cleanups.push(() => target.dispose());
+    const proxy = await startProxy(target.port, target.host);
+    cleanups.push(() => proxy.close().catch(() => {}));
+    const server = await serverWith(
+      { databaseUrl: target.url(proxy.port) },
+      { dataDir: target.dataDir, databaseUrl: target.url(proxy.port), dispose: async () => {} },
+    );
+    await proxy.goAway();
+
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'trace-unexpected-1' },
+      body: JSON.stringify({ query: '{ callOrders(first: 1) { nodes { revoxId } } }' }),
+    });
+    const body = (await response.json()) as any;
+    expect(body.errors[0].message).toBe('Unexpected error.');
+    expect(JSON.stringify(body)).not.toMatch(/prisma|ECONN|SELECT/i);
+    const logged = () => server.logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'graphql.unexpected_error');
+    expect(logged()).toEqual([expect.objectContaining({ level: 'error', requestId: 'trace-unexpected-1', transport: 'http', path: 'callOrders' })]);
+    // One line, without the invocation Prisma quotes (it can hold filter values such as phone numbers).
+    expect(logged()[0].error).toMatch(/^PrismaClientKnownRequestError P1001: Can't reach database server/);
+
+    // Over WebSocket too, named by the operation.
+    const queryClient = wsClient(server.url);
+    cleanups.push(() => queryClient.dispose());
+    const query = await subscribeWs(queryClient, '{ callStats { attempts } }');
+    expect((await query.next()).errors[0].message).toBe('Unexpected error.');
+    await waitFor(() => logged().length === 2);
+    expect(logged()[1]).toMatchObject({ transport: 'websocket', requestId: expect.stringMatching(/^ws-\d+-/) });
+    await proxy.comeBack();
+  });
+});
