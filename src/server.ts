@@ -72,11 +72,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     let inFlightWebhooks = 0;
 
     const routes: Plugin = {
-      onRequest({ request, url, endResponse }) {
+      onRequest({ request, url, endResponse, serverContext }) {
         if (url.pathname !== WEBHOOK_PATH) return;
         const requestId = requestIdOf(request);
         inFlightWebhooks += 1;
-        return handleWebhook(request, requestId)
+        return handleWebhook(request, requestId, (serverContext as { req?: import('node:http').IncomingMessage }).req?.socket.remoteAddress)
           .then((response) => {
             response.headers.set('x-request-id', requestId);
             endResponse(response);
