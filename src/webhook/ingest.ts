@@ -6,7 +6,7 @@
  */
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError } from '../log.ts';
-import { contentHash, isJsonObject, MAX_JSON_DEPTH, pathBeyondDepth, type Json } from './json.ts';
+import { contentHash, isJsonObject, unstorablePart, type Json } from './json.ts';
 import { parseDelivery, PayloadError } from './payload.ts';
 import { archivedBody, BODY_WITHHELD } from './redact.ts';
 import { withoutSecrets, type WithoutSecrets } from './secrets.ts';
@@ -102,8 +102,8 @@ async function ingestInto(entry: ArchiveEntry, prisma: PrismaClient, raw: RawDel
   }
   const parsed = parseJson(text);
   // Nothing recursive may walk the JSON before its depth is known to be safe.
-  const tooDeep = parsed.ok ? pathBeyondDepth(parsed.value) : null;
-  const clean: WithoutSecrets | undefined = parsed.ok && tooDeep === null ? withoutSecrets(parsed.value) : undefined;
+  const unstorable = parsed.ok ? unstorablePart(parsed.value) : null;
+  const clean: WithoutSecrets | undefined = parsed.ok && unstorable?.walkable !== false ? withoutSecrets(parsed.value) : undefined;
   entry.body = archivedBody(text, clean);
   if (!JSON_MEDIA_TYPE.test(contentType)) {
     const got = contentType ? `"${contentType.slice(0, 100)}"` : 'none';
@@ -112,19 +112,21 @@ async function ingestInto(entry: ArchiveEntry, prisma: PrismaClient, raw: RawDel
   if (!parsed.ok) return reject({ httpStatus: 400, code: 'malformed_body', message: `the body is not JSON: ${parsed.error}` });
 
   const call = isJsonObject(parsed.value) ? parsed.value.call : undefined;
-  entry.callRevoxId = isJsonObject(call) && typeof call.id === 'string' ? call.id.slice(0, 255) : null;
+  // A NUL would make the database refuse the archive row itself.
+  entry.callRevoxId = isJsonObject(call) && typeof call.id === 'string' && !call.id.includes('\0') ? call.id.slice(0, 255) : null;
   const invalid = (error: PayloadError) => reject({ httpStatus: 422, code: 'invalid_delivery', message: error.message, path: error.path });
-  if (!clean) return invalid(new PayloadError(tooDeep ?? '$', `nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels`));
+  if (unstorable) return invalid(new PayloadError(unstorable.path, unstorable.problem));
   let delivery;
   try {
-    delivery = parseDelivery(clean);
+    // Parsed JSON is left without `clean` only when it is unstorable.
+    delivery = parseDelivery(clean!);
   } catch (error) {
     if (!(error instanceof PayloadError)) throw error;
     return invalid(error);
   }
   // The hash is of the content without secrets, so the same delivery is recognised whatever its whitespace or key
   // order, and a secret leaves no trace.
-  entry.contentHash = contentHash(clean.value);
+  entry.contentHash = contentHash(clean!.value);
   try {
     const stored = await storeDelivery(prisma, delivery, entry);
     return { kind: 'stored', callRevoxId: delivery.order.revoxId, stored };

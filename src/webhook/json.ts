@@ -16,30 +16,49 @@ export const MAX_JSON_DEPTH = 64;
 
 const LONGEST_REPORTED_PATH = 256;
 
+/** Why a JSON value cannot be stored, and where (a path such as `call.metadata.a[0][0]`). */
+export interface UnstorableJson {
+  path: string;
+  problem: string;
+  /** False when the value nests too deep: nothing recursive may walk it. */
+  walkable: boolean;
+}
+
 /**
- * Where `value` nests arrays and objects deeper than `maxDepth` (the first such container, as a path such as
- * `call.metadata.a[0][0]`), or null. Iterative, so it is safe on any depth, and it runs before anything recursive.
+ * The first part of `value` that nests arrays and objects deeper than `maxDepth`, or else the first string or key
+ * holding U+0000 (which PostgreSQL's text and jsonb cannot hold); null when there is none. Iterative, so it is safe
+ * on any depth, and it runs before anything recursive.
  */
-export function pathBeyondDepth(value: Json, maxDepth: number = MAX_JSON_DEPTH): string | null {
-  interface Container {
-    value: Json[] | JsonObject;
+export function unstorablePart(value: Json, maxDepth: number = MAX_JSON_DEPTH): UnstorableJson | null {
+  interface Node {
+    value: Json;
     depth: number;
-    parent: Container | null;
+    parent: Node | null;
     key: string | number | null;
   }
-  const pending: Container[] = isContainer(value) ? [{ value, depth: 1, parent: null, key: null }] : [];
-  for (let container = pending.pop(); container; container = pending.pop()) {
-    if (container.depth > maxDepth) return pathOf(container);
-    const children: [string | number, Json][] = Array.isArray(container.value) ? [...container.value.entries()] : Object.entries(container.value);
+  const holdsNul = (key: string | number | null, value: Json) =>
+    (typeof key === 'string' && key.includes('\0')) || (typeof value === 'string' && value.includes('\0'));
+  const root: Node = { value, depth: 1, parent: null, key: null };
+  // The first NUL found is reported only once the whole value is known to be shallow enough.
+  let nulAt: Node | null = holdsNul(null, value) ? root : null;
+  const pending: Node[] = [root];
+  for (let node = pending.pop(); node; node = pending.pop()) {
+    if (typeof node.value !== 'object' || node.value === null) continue;
+    if (node.depth > maxDepth) {
+      return { path: pathOf(node), problem: `nests arrays and objects deeper than ${maxDepth} levels`, walkable: false };
+    }
+    const children: [string | number, Json][] = Array.isArray(node.value) ? [...node.value.entries()] : Object.entries(node.value);
     for (const [key, child] of children) {
-      if (isContainer(child)) pending.push({ value: child, depth: container.depth + 1, parent: container, key });
+      const childNode = { value: child, depth: node.depth + 1, parent: node, key };
+      if (nulAt === null && holdsNul(key, child)) nulAt = childNode;
+      if (typeof child === 'object' && child !== null) pending.push(childNode);
     }
   }
-  return null;
+  return nulAt && { path: pathOf(nulAt), problem: 'must not contain the NUL character (U+0000)', walkable: true };
 
-  function pathOf(container: Container): string {
+  function pathOf(node: Node): string {
     const segments: string[] = [];
-    for (let at: Container | null = container; at && at.key !== null; at = at.parent) {
+    for (let at: Node | null = node; at && at.key !== null; at = at.parent) {
       const { key } = at;
       segments.push(typeof key === 'number' ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
     }
@@ -48,12 +67,8 @@ export function pathBeyondDepth(value: Json, maxDepth: number = MAX_JSON_DEPTH):
   }
 }
 
-function isContainer(value: Json | undefined): value is Json[] | JsonObject {
-  return typeof value === 'object' && value !== null;
-}
-
 /** JSON with object keys sorted, so equal content always serialises to the same text. Recursive: check the depth
- * of untrusted values first (`pathBeyondDepth`). */
+ * of untrusted values first (`unstorablePart`). */
 export function canonicalJson(value: Json): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (isJsonObject(value)) {

@@ -44,7 +44,7 @@ export interface WithoutSecrets {
 
 /**
  * Removes secret-named keys at any depth under each of `SECRET_BEARING_SUBTREES`; the rest is shared, not copied.
- * Recursive: the caller has checked the depth (`pathBeyondDepth`).
+ * Recursive: the caller has checked the depth (`unstorablePart`).
  */
 export function withoutSecrets(body: Json): WithoutSecrets {
   let value = body;
