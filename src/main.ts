@@ -4,6 +4,10 @@ import { createLogger, describeError } from './log.ts';
 import { startServer } from './server.ts';
 import { WEBHOOK_PATH } from './webhook/route.ts';
 
+// Everything the server creates (the embedded database's files above all, see src/db/privateDirectory.ts) is for
+// its owner only.
+process.umask(0o077);
+
 const logger = createLogger();
 
 let config;

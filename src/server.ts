@@ -12,10 +12,9 @@ import { createEventBus, type EventBus, type SubscriberLimits } from './events/e
 import { attachWebSocket } from './graphql/websocket.ts';
 import { createGraphQL, GRAPHQL_PATH } from './graphql/yoga.ts';
 import { healthRoute, readinessRoute } from './http/health.ts';
-import { requestIdOf } from './http/requestId.ts';
 import { createRouter } from './http/router.ts';
 import { createLogger, type Logger } from './log.ts';
-import { createWebhookHandler, WEBHOOK_PATH } from './webhook/route.ts';
+import { createWebhookRoute, WEBHOOK_PATH } from './webhook/route.ts';
 import { resolveWebhookSecret, type WebhookSecret } from './webhook/secret.ts';
 
 export interface RunningServer {
@@ -66,7 +65,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (webhookSecret.value.length < MIN_SECRET_LENGTH) {
       logger.warn('webhook.short_secret', { length: webhookSecret.value.length, advice: `use ${MIN_SECRET_LENGTH} characters or more` });
     }
-    const handleWebhook = createWebhookHandler({
+    const webhook = createWebhookRoute({
       prisma: database.prisma,
       secret: webhookSecret.value,
       maxBodyBytes: config.maxBodyBytes,
@@ -74,7 +73,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       databaseIsUp: () => database.ping(1_000),
       onStored: (stored) => events.publishCallCompleted(stored.completed),
     });
-    let inFlightWebhooks = 0;
     const authenticate = createAuthenticator(config.apiTokens);
     const origins = createOriginPolicy({ open: authenticate.open, corsOrigins: config.corsOrigins });
     const yoga = createGraphQL({
@@ -88,17 +86,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const router = createRouter({
       [GRAPHQL_PATH]: (request, serverContext) => yoga.handleRequest(request, serverContext),
-      [WEBHOOK_PATH]: async (request) => {
-        const requestId = requestIdOf(request);
-        inFlightWebhooks += 1;
-        try {
-          const response = await handleWebhook(request, requestId);
-          response.headers.set('x-request-id', requestId);
-          return response;
-        } finally {
-          inFlightWebhooks -= 1;
-        }
-      },
+      [WEBHOOK_PATH]: webhook.handle,
       '/health': healthRoute,
       '/ready': readinessRoute(() => database.ping(2_000)),
     });
@@ -122,13 +110,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       database,
       events,
       webhookSecret,
-      inFlightDeliveries: () => inFlightWebhooks,
+      inFlightDeliveries: webhook.inFlight,
       async stop() {
         // Stop accepting, let deliveries being stored finish and their events go out, then close subscribers
         // (WebSocket with 1001; SSE streams end with their connections) and the database.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        await waitUntil(() => inFlightWebhooks === 0, DRAIN_TIMEOUT_MS);
+        await waitUntil(() => webhook.inFlight() === 0, DRAIN_TIMEOUT_MS);
         await waitUntil(() => events.eventsInFlight() === 0, EVENT_DRAIN_TIMEOUT_MS);
         await webSocket.close();
         server.closeAllConnections();

@@ -1,14 +1,15 @@
 /**
  * From a delivery's bytes to stored records: content type, UTF-8, JSON, validation, then one transaction.
  * Serves both the HTTP webhook and `npm run replay`, so a replayed delivery goes through exactly the same checks.
- * Every rejection is archived; errors from storage itself are left to the caller (a database that is down cannot
- * archive anything).
+ * Every delivery is archived once, stored, rejected or failed; the caller decides between 503 and 500 when storing
+ * fails (a database that is down cannot archive anything).
  */
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError } from '../log.ts';
-import { contentHash, isJsonObject, type Json } from './json.ts';
-import { parseDelivery, PayloadError, withoutThirdPartySecret } from './payload.ts';
-import { redactBody } from './redact.ts';
+import { contentHash, isJsonObject, unstorablePart, type Json } from './json.ts';
+import { parseDelivery, PayloadError } from './payload.ts';
+import { archivedBody, BODY_WITHHELD } from './redact.ts';
+import { withoutSecrets, type WithoutSecrets } from './secrets.ts';
 import { archiveRejection, storeDelivery, type ArchiveEntry, type StoredDelivery } from './store.ts';
 
 export interface RawDelivery {
@@ -31,6 +32,18 @@ export type IngestResult =
   | { kind: 'stored'; callRevoxId: string; stored: StoredDelivery }
   | { kind: 'rejected'; deliveryId: string; rejection: Rejection };
 
+/** Storing a delivery failed for a reason other than the delivery (a database down, a bug). */
+export class IngestFailure extends Error {
+  override name = 'IngestFailure';
+  constructor(
+    override readonly cause: unknown,
+    /** Whether the archive holds the delivery with its body, so that `npm run replay` can store it later. */
+    readonly archivedForReplay: boolean,
+  ) {
+    super(describeError(cause));
+  }
+}
+
 /** Headers kept in the archive: what helps to understand or replay a delivery, never credentials. */
 const ARCHIVED_HEADERS = ['content-type', 'content-length', 'user-agent', 'x-forwarded-for', 'x-real-ip', 'x-request-id'];
 
@@ -45,18 +58,37 @@ export function archivedHeaders(headers: Headers): Record<string, string> {
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * Stores or rejects the delivery, leaving exactly one archive row for it whatever happens, unless the database
+ * refuses even that. Throws only an IngestFailure, which says whether the delivery was archived.
+ */
 export async function ingest(prisma: PrismaClient, raw: RawDelivery): Promise<IngestResult> {
   const entry: ArchiveEntry = {
     requestId: raw.requestId,
     body: null,
-    bodyBytes: raw.bytes.length,
+    bodyBytes: BigInt(raw.bytes.length),
     headers: raw.headers,
     contentHash: null,
     callRevoxId: null,
     ...(raw.replayOf ? { replayOf: raw.replayOf } : {}),
   };
+  try {
+    return await ingestInto(entry, prisma, raw);
+  } catch (error) {
+    // Most likely the database is down and this fails too; if it is up, the failure is a bug and the archived
+    // delivery can be replayed once it is fixed.
+    const archived = await archiveRejection(prisma, entry, { httpStatus: 500, error: describeError(error), outcome: 'failed' }).then(
+      ({ bodyArchived }) => bodyArchived,
+      () => false,
+    );
+    throw new IngestFailure(error, archived);
+  }
+}
+
+async function ingestInto(entry: ArchiveEntry, prisma: PrismaClient, raw: RawDelivery): Promise<IngestResult> {
   const reject = async (rejection: Rejection): Promise<IngestResult> => {
-    const deliveryId = await archiveRejection(prisma, entry, { httpStatus: rejection.httpStatus, error: describe(rejection) });
+    const error = entry.body === null && raw.bytes.length > 0 ? `${describe(rejection)}; ${BODY_WITHHELD}` : describe(rejection);
+    const { deliveryId } = await archiveRejection(prisma, entry, { httpStatus: rejection.httpStatus, error });
     return { kind: 'rejected', deliveryId, rejection };
   };
 
@@ -65,11 +97,14 @@ export async function ingest(prisma: PrismaClient, raw: RawDelivery): Promise<In
   try {
     text = utf8.decode(raw.bytes);
   } catch {
-    entry.body = redactBody(raw.bytes.toString('latin1'), undefined);
+    entry.body = archivedBody(raw.bytes.toString('latin1'), undefined);
     return reject({ httpStatus: 400, code: 'malformed_body', message: 'the body is not valid UTF-8' });
   }
   const parsed = parseJson(text);
-  entry.body = redactBody(text, parsed.ok ? parsed.value : undefined);
+  // Nothing recursive may walk the JSON before its depth is known to be safe.
+  const unstorable = parsed.ok ? unstorablePart(parsed.value) : null;
+  const clean: WithoutSecrets | undefined = parsed.ok && unstorable?.walkable !== false ? withoutSecrets(parsed.value) : undefined;
+  entry.body = archivedBody(text, clean);
   if (!JSON_MEDIA_TYPE.test(contentType)) {
     const got = contentType ? `"${contentType.slice(0, 100)}"` : 'none';
     return reject({ httpStatus: 415, code: 'unsupported_media_type', message: `Content-Type must be application/json, got ${got}` });
@@ -77,30 +112,29 @@ export async function ingest(prisma: PrismaClient, raw: RawDelivery): Promise<In
   if (!parsed.ok) return reject({ httpStatus: 400, code: 'malformed_body', message: `the body is not JSON: ${parsed.error}` });
 
   const call = isJsonObject(parsed.value) ? parsed.value.call : undefined;
-  entry.callRevoxId = isJsonObject(call) && typeof call.id === 'string' ? call.id.slice(0, 255) : null;
+  // A NUL would make the database refuse the archive row itself.
+  entry.callRevoxId = isJsonObject(call) && typeof call.id === 'string' && !call.id.includes('\0') ? call.id.slice(0, 255) : null;
   const invalid = (error: PayloadError) => reject({ httpStatus: 422, code: 'invalid_delivery', message: error.message, path: error.path });
+  if (unstorable) return invalid(new PayloadError(unstorable.path, unstorable.problem));
   let delivery;
   try {
-    delivery = parseDelivery(parsed.value);
+    // Parsed JSON is left without `clean` only when it is unstorable.
+    delivery = parseDelivery(clean!);
   } catch (error) {
     if (!(error instanceof PayloadError)) throw error;
     return invalid(error);
   }
-  // The hash is of the content without the api_key, so the same delivery is recognised whatever its whitespace
-  // or key order, and the secret leaves no trace.
-  entry.contentHash = contentHash(withoutThirdPartySecret(parsed.value));
-  let stored: StoredDelivery;
+  // The hash is of the content without secrets, so the same delivery is recognised whatever its whitespace or key
+  // order, and a secret leaves no trace.
+  entry.contentHash = contentHash(clean!.value);
   try {
-    stored = await storeDelivery(prisma, delivery, entry);
+    const stored = await storeDelivery(prisma, delivery, entry);
+    return { kind: 'stored', callRevoxId: delivery.order.revoxId, stored };
   } catch (error) {
     // Some problems only show against stored data (an attempt id owned by another order).
     if (error instanceof PayloadError) return invalid(error);
-    // Most likely the database is down and this fails too; if it is up, the failure is a bug and the archived
-    // delivery can be replayed once it is fixed.
-    await archiveRejection(prisma, entry, { httpStatus: 500, error: describeError(error), outcome: 'failed' }).catch(() => {});
     throw error;
   }
-  return { kind: 'stored', callRevoxId: delivery.order.revoxId, stored };
 }
 
 function parseJson(text: string): { ok: true; value: Json } | { ok: false; error: string } {

@@ -7,7 +7,68 @@ export function isJsonObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** JSON with object keys sorted, so equal content always serialises to the same text. */
+/**
+ * How deep arrays and objects may nest in a delivery. Revox's own payload nests about 6 levels (a transcript turn's
+ * tool arguments); 64 leaves customers' metadata plenty of room while every recursive walk of a delivery (hashing,
+ * secret removal, JSON.stringify, Prisma, PostgreSQL's jsonb) stays far from the stack's limit.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+const LONGEST_REPORTED_PATH = 256;
+
+/** Why a JSON value cannot be stored, and where (a path such as `call.metadata.a[0][0]`). */
+export interface UnstorableJson {
+  path: string;
+  problem: string;
+  /** False when the value nests too deep: nothing recursive may walk it. */
+  walkable: boolean;
+}
+
+/**
+ * The first part of `value` that nests arrays and objects deeper than `maxDepth`, or else the first string or key
+ * holding U+0000 (which PostgreSQL's text and jsonb cannot hold); null when there is none. Iterative, so it is safe
+ * on any depth, and it runs before anything recursive.
+ */
+export function unstorablePart(value: Json, maxDepth: number = MAX_JSON_DEPTH): UnstorableJson | null {
+  interface Node {
+    value: Json;
+    depth: number;
+    parent: Node | null;
+    key: string | number | null;
+  }
+  const holdsNul = (key: string | number | null, value: Json) =>
+    (typeof key === 'string' && key.includes('\0')) || (typeof value === 'string' && value.includes('\0'));
+  const root: Node = { value, depth: 1, parent: null, key: null };
+  // The first NUL found is reported only once the whole value is known to be shallow enough.
+  let nulAt: Node | null = holdsNul(null, value) ? root : null;
+  const pending: Node[] = [root];
+  for (let node = pending.pop(); node; node = pending.pop()) {
+    if (typeof node.value !== 'object' || node.value === null) continue;
+    if (node.depth > maxDepth) {
+      return { path: pathOf(node), problem: `nests arrays and objects deeper than ${maxDepth} levels`, walkable: false };
+    }
+    const children: [string | number, Json][] = Array.isArray(node.value) ? [...node.value.entries()] : Object.entries(node.value);
+    for (const [key, child] of children) {
+      const childNode = { value: child, depth: node.depth + 1, parent: node, key };
+      if (nulAt === null && holdsNul(key, child)) nulAt = childNode;
+      if (typeof child === 'object' && child !== null) pending.push(childNode);
+    }
+  }
+  return nulAt && { path: pathOf(nulAt), problem: 'must not contain the NUL character (U+0000)', walkable: true };
+
+  function pathOf(node: Node): string {
+    const segments: string[] = [];
+    for (let at: Node | null = node; at && at.key !== null; at = at.parent) {
+      const { key } = at;
+      segments.push(typeof key === 'number' ? `[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+    }
+    const path = segments.reverse().join('').replace(/^\./, '') || '$';
+    return path.length > LONGEST_REPORTED_PATH ? `${path.slice(0, LONGEST_REPORTED_PATH - 3)}...` : path;
+  }
+}
+
+/** JSON with object keys sorted, so equal content always serialises to the same text. Recursive: check the depth
+ * of untrusted values first (`unstorablePart`). */
 export function canonicalJson(value: Json): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (isJsonObject(value)) {

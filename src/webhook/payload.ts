@@ -3,9 +3,11 @@
  *
  * Strict about what storage and the API rely on (ids, E.164 phone numbers, timestamps that parse, the types of
  * known fields); lenient about the rest: unknown fields are kept in each record's `extra`, and enum-like values
- * (status, result, direction, ...) are kept as sent, known or not. The api_key of an llm_model never survives.
+ * (status, result, direction, ...) are kept as sent, known or not. It reads a delivery whose secrets are removed
+ * (`WithoutSecrets`), so no record can hold one.
  */
 import { contentHash, isJsonObject, type Json, type JsonObject } from './json.ts';
+import type { WithoutSecrets } from './secrets.ts';
 import { parseTimestamp } from './timestamps.ts';
 
 export interface OrderRecord {
@@ -85,20 +87,19 @@ const UNKNOWN_STATUS_RANK = 3;
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
-/** Removes a third party's secret from an llm_model. */
-export function withoutLlmApiKey(model: JsonObject): JsonObject {
-  const { api_key: _secret, ...rest } = model;
-  return rest;
-}
+/**
+ * Most attempts one delivery may carry. Revox retries an order a handful of times; the limit keeps one delivery
+ * from publishing an unbounded burst of events (one per finished attempt) or holding the order's lock for long.
+ */
+export const MAX_ATTEMPTS_PER_DELIVERY = 1_000;
 
-/** The delivery's JSON without the api_key of its llm_model; the same value when there is none. */
-export function withoutThirdPartySecret(body: Json): Json {
-  const call = isJsonObject(body) ? body.call : undefined;
-  if (!isJsonObject(body) || !isJsonObject(call) || !isJsonObject(call.llm_model) || !('api_key' in call.llm_model)) return body;
-  return { ...body, call: { ...call, llm_model: withoutLlmApiKey(call.llm_model) } };
-}
+/**
+ * Largest `calls_count`: an order's version key carries it zero-padded to 6 digits (see parseOrder), which sorts
+ * only up to this, and stored keys keep that format.
+ */
+export const MAX_CALLS_COUNT = 999_999;
 
-export function parseDelivery(body: Json): Delivery {
+export function parseDelivery({ value: body }: WithoutSecrets): Delivery {
   if (!isJsonObject(body)) throw new PayloadError('$', 'expected a JSON object with a "call" object');
   const call = body.call;
   if (!isJsonObject(call)) throw new PayloadError('call', call === undefined ? 'is required' : 'must be an object');
@@ -111,6 +112,9 @@ export function parseDelivery(body: Json): Delivery {
   const listed = call.call_attempts;
   if (listed !== undefined && listed !== null) {
     if (!Array.isArray(listed)) throw new PayloadError('call.call_attempts', 'must be an array');
+    if (listed.length > MAX_ATTEMPTS_PER_DELIVERY) {
+      throw new PayloadError('call.call_attempts', `must hold at most ${MAX_ATTEMPTS_PER_DELIVERY} attempts, got ${listed.length}`);
+    }
     listed.forEach((attempt, index) => keepNewest(parseAttempt(attempt, `call.call_attempts[${index}]`)));
   }
   for (const [value, path] of [
@@ -146,7 +150,6 @@ const ORDER_FIELDS = new Set([
 
 function parseOrder(call: JsonObject, attemptCount: number): OrderRecord {
   const field = new FieldReader(call, 'call');
-  const llmModel = field.object('llm_model');
   const record = {
     revoxId: field.id('id'),
     fromPhoneNumber: field.phoneNumber('from_phone_number'),
@@ -154,7 +157,7 @@ function parseOrder(call: JsonObject, attemptCount: number): OrderRecord {
     direction: field.requiredString('direction'),
     isCompleted: field.boolean('is_completed') ?? false,
     isCancelled: field.boolean('is_cancelled'),
-    callsCount: field.count('calls_count') ?? attemptCount,
+    callsCount: field.count('calls_count', MAX_CALLS_COUNT) ?? attemptCount,
     nextCallAt: field.timestamp('next_call_at'),
     scheduledAt: field.timestamp('scheduled_at'),
     createdAt: field.requiredTimestamp('created_at'),
@@ -162,7 +165,7 @@ function parseOrder(call: JsonObject, attemptCount: number): OrderRecord {
     outcome: field.string('outcome'),
     metadata: field.object('metadata'),
     retryConfig: field.object('call_retry_config'),
-    llmModel: llmModel && withoutLlmApiKey(llmModel),
+    llmModel: field.object('llm_model'),
     extra: unknownFields(call, ORDER_FIELDS),
   };
   if (record.llmModel && record.llmModel.type !== undefined && typeof record.llmModel.type !== 'string') {
@@ -311,11 +314,11 @@ class FieldReader {
     return value;
   }
 
-  count(key: string): number | null {
+  count(key: string, max: number): number | null {
     const value = this.source[key];
     if (value === undefined || value === null) return null;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-      this.fail(key, 'must be a whole number, 0 or more');
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
+      this.fail(key, `must be a whole number from 0 to ${max}`);
     }
     return value;
   }

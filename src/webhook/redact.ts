@@ -1,38 +1,19 @@
 /**
- * The archive keeps each delivery's body as it arrived, except for a third party's secret: the api_key of a
- * `custom` llm_model. Redaction edits the raw text in place so everything else stays byte for byte.
+ * What the archive keeps of a delivery's body: everything but third parties' secrets (see secrets.ts).
+ * Redaction is structural, never a search and replace in the text: an edit of the text cannot know which
+ * occurrence is the secret, nor see every way JSON can spell a key.
  */
-import { isJsonObject, type Json } from './json.ts';
-import { withoutThirdPartySecret } from './payload.ts';
+import { mayHoldSecretName, type WithoutSecrets } from './secrets.ts';
 
-export const REDACTED = '[REDACTED]';
-
-/** For a body that is not JSON we cannot tell where the llm_model is: every `"api_key": "..."` member goes (with
- * single quotes too, a common way to get JSON wrong). */
-const ANY_API_KEY_MEMBER = /(["']api_key["']\s*:\s*)(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')/g;
+/** Why an archived body is null although the body was read; appended to the archive row's `error`. */
+export const BODY_WITHHELD = 'body not archived: it may hold a secret that cannot be removed from it (not JSON, or nested too deep)';
 
 /**
- * `parsed` is the body's JSON when it parsed. The result never contains the llm_model's api_key: when an in-place
- * edit cannot guarantee that (an unusual escaping), the archive keeps the JSON re-serialised without it.
+ * The text as received when it cannot hold a secret-named key anywhere; otherwise the JSON without secrets,
+ * re-serialised (which also drops the copies of duplicate keys that JSON.parse ignored, secrets included); and null
+ * when there is no such JSON (`clean` undefined: the text is not JSON, or too deep to walk).
  */
-export function redactBody(raw: string, parsed: Json | undefined): string {
-  if (parsed === undefined) return raw.replace(ANY_API_KEY_MEMBER, `$1"${REDACTED}"`);
-  const call = isJsonObject(parsed) ? parsed.call : undefined;
-  const model = isJsonObject(call) ? call.llm_model : undefined;
-  // An absent, null or empty key holds no secret.
-  if (!isJsonObject(call) || !isJsonObject(model) || model.api_key === undefined || model.api_key === null || model.api_key === '') return raw;
-
-  const encoded = JSON.stringify(model.api_key);
-  const redacted = raw.split(encoded).join(JSON.stringify(REDACTED));
-  // Re-serialising normalises escapes, so the check also catches a key written as e.g. "\u0073k-...".
-  if (!leaks(redacted, encoded.slice(1, -1))) return redacted;
-  return JSON.stringify(withoutThirdPartySecret(parsed));
-}
-
-function leaks(text: string, secret: string): boolean {
-  try {
-    return JSON.stringify(JSON.parse(text)).includes(secret);
-  } catch {
-    return true;
-  }
+export function archivedBody(text: string, clean: WithoutSecrets | undefined): string | null {
+  if (!mayHoldSecretName(text)) return text;
+  return clean ? JSON.stringify(clean.value) : null;
 }

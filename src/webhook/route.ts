@@ -4,8 +4,11 @@
  */
 import { bearerToken, tokenMatches } from '../access/tokens.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
+import { requestIdOf } from '../http/requestId.ts';
+import type { RouteHandler } from '../http/router.ts';
 import { describeError, type Logger } from '../log.ts';
-import { archivedHeaders, describe, ingest, type Rejection } from './ingest.ts';
+import { archivedHeaders, describe, ingest, IngestFailure, type Rejection } from './ingest.ts';
+import { FailedTokenLimiter } from './rateLimit.ts';
 import type { StoredDelivery } from './store.ts';
 import { archiveRejection } from './store.ts';
 
@@ -22,14 +25,46 @@ export interface WebhookOptions {
   onStored?: (stored: StoredDelivery) => void;
 }
 
-export function createWebhookHandler(options: WebhookOptions) {
-  const { prisma, logger } = options;
+export interface WebhookRoute {
+  handle: RouteHandler;
+  /** Deliveries being received or stored right now: shutdown waits for them. */
+  inFlight(): number;
+}
 
-  return async function handleWebhook(request: Request, requestId: string): Promise<Response> {
+/** The route: names each request (X-Request-Id), counts deliveries in flight, and hands the connection's address on. */
+export function createWebhookRoute(options: WebhookOptions): WebhookRoute {
+  const handleWebhook = createWebhookHandler(options);
+  let inFlight = 0;
+  return {
+    inFlight: () => inFlight,
+    async handle(request, serverContext) {
+      const requestId = requestIdOf(request);
+      inFlight += 1;
+      try {
+        const response = await handleWebhook(request, requestId, serverContext.req.socket.remoteAddress);
+        response.headers.set('x-request-id', requestId);
+        return response;
+      } finally {
+        inFlight -= 1;
+      }
+    },
+  };
+}
+
+function createWebhookHandler(options: WebhookOptions) {
+  const { prisma, logger } = options;
+  const failedTokens = new FailedTokenLimiter();
+
+  /** `clientAddress` is the connection's remote address (a reverse proxy's, behind one: see rateLimit.ts). */
+  return async function handleWebhook(request: Request, requestId: string, clientAddress: string | undefined): Promise<Response> {
     const started = performance.now();
+    // A body left unread would keep the connection (and a graceful stop) waiting for bytes nobody reads.
+    let bodyRead = false;
     const respond = (status: number, body: Record<string, unknown>, fields: Record<string, string | number | boolean | null> = {}) => {
       logger.info('webhook.delivery', { requestId, status, durationMs: Math.round(performance.now() - started), ...fields });
-      return Response.json({ ...body, requestId }, { status, headers: status === 503 ? { 'retry-after': '5' } : {} });
+      const headers = new Headers(status === 503 ? { 'retry-after': '5' } : {});
+      if (!bodyRead) headers.set('connection', 'close');
+      return Response.json({ ...body, requestId }, { status, headers });
     };
     const error = (status: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
       respond(status, { status: 'error', error: { code, message, ...extra } }, { outcome: code });
@@ -39,28 +74,31 @@ export function createWebhookHandler(options: WebhookOptions) {
       response.headers.set('allow', 'POST');
       return response;
     }
+    const client = clientAddress ?? 'unknown';
+    const retryAfter = failedTokens.retryAfterSeconds(client);
+    if (retryAfter > 0) {
+      const response = error(429, 'too_many_failed_tokens', `too many requests with a wrong token from this address; retry in ${retryAfter} s`);
+      response.headers.set('retry-after', String(retryAfter));
+      return response;
+    }
     const token = new URL(request.url).searchParams.get('token') ?? bearerToken(request.headers.get('authorization'));
     if (!tokenMatches(token, options.secret)) {
+      failedTokens.recordFailure(client);
       return error(401, 'unauthorized', 'missing or wrong webhook token (use ?token=<WEBHOOK_SECRET> or Authorization: Bearer)');
     }
 
+    // From here on, every request leaves exactly one archive row, unless the database refuses even that.
     const headers = archivedHeaders(request.headers);
     try {
       const body = await readBody(request, options.maxBodyBytes);
-      if (body === 'too_large') {
-        const rejection: Rejection = {
-          httpStatus: 413,
-          code: 'body_too_large',
-          message: `the body exceeds the ${options.maxBodyBytes}-byte limit`,
-        };
-        const entry = { requestId, body: null, bodyBytes: Number(request.headers.get('content-length') ?? 0), headers, contentHash: null, callRevoxId: null };
-        await archiveRejection(prisma, entry, { httpStatus: 413, error: describe(rejection) });
-        const response = error(413, rejection.code, rejection.message);
-        // The unread rest of the body would otherwise keep the connection (and a graceful stop) waiting.
-        response.headers.set('connection', 'close');
-        return response;
+      if ('refused' in body) {
+        const { refused, bytesSeen } = body;
+        const entry = { requestId, body: null, bodyBytes: bytesSeen, headers, contentHash: null, callRevoxId: null };
+        await archiveRejection(prisma, entry, { httpStatus: refused.httpStatus, error: describe(refused) });
+        return error(refused.httpStatus, refused.code, refused.message);
       }
-      const result = await ingest(prisma, { requestId, bytes: body, headers });
+      bodyRead = true;
+      const result = await ingest(prisma, { requestId, bytes: body.bytes, headers });
       if (result.kind === 'rejected') {
         const { httpStatus, code, message, path } = result.rejection;
         return error(httpStatus, code, message, path ? { path } : {});
@@ -73,23 +111,30 @@ export function createWebhookHandler(options: WebhookOptions) {
         { outcome: stored.duplicate ? 'duplicate' : 'accepted', callOrderId: result.callRevoxId, attemptsCreated: stored.attempts.created, attemptsUpdated: stored.attempts.updated },
       );
     } catch (failure) {
-      if (failure instanceof BodyReadError) return error(400, 'malformed_body', failure.message);
+      const cause = failure instanceof IngestFailure ? failure.cause : failure;
       if (!(await options.databaseIsUp())) {
-        logger.error('webhook.database_unavailable', { requestId, error: describeError(failure) });
+        logger.error('webhook.database_unavailable', { requestId, error: describeError(cause) });
         return error(503, 'database_unavailable', 'the database is unavailable; the delivery was not stored, retry later');
       }
-      logger.error('webhook.store_failed', { requestId, error: describeError(failure) });
-      return error(500, 'internal_error', 'the delivery could not be stored; it is archived for replay');
+      const archived = failure instanceof IngestFailure && failure.archivedForReplay;
+      logger.error('webhook.store_failed', { requestId, error: describeError(cause), archived });
+      const consequence = archived ? 'it is archived for replay' : 'it could not be archived for replay either';
+      return error(500, 'internal_error', `the delivery could not be stored; ${consequence}`);
     }
   };
 }
 
-class BodyReadError extends Error {}
+type ReadBody = { bytes: Buffer } | { refused: Rejection; bytesSeen: bigint };
 
 /** Reads the body, stopping as soon as it passes `limit` bytes (whatever Content-Length claims). */
-async function readBody(request: Request, limit: number): Promise<Buffer | 'too_large'> {
-  if (Number(request.headers.get('content-length') ?? 0) > limit) return 'too_large';
-  if (!request.body) return Buffer.alloc(0);
+async function readBody(request: Request, limit: number): Promise<ReadBody> {
+  const tooLarge = (bytesSeen: bigint): ReadBody => ({
+    refused: { httpStatus: 413, code: 'body_too_large', message: `the body exceeds the ${limit}-byte limit` },
+    bytesSeen,
+  });
+  const declared = declaredLength(request.headers.get('content-length'));
+  if (declared !== null && declared > BigInt(limit)) return tooLarge(declared);
+  if (!request.body) return { bytes: Buffer.alloc(0) };
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -100,12 +145,18 @@ async function readBody(request: Request, limit: number): Promise<Buffer | 'too_
       size += value.byteLength;
       if (size > limit) {
         await reader.cancel();
-        return 'too_large';
+        return tooLarge(BigInt(size));
       }
       chunks.push(value);
     }
   } catch (cause) {
-    throw new BodyReadError(`the body could not be read: ${describeError(cause)}`);
+    const message = `the body could not be read: ${describeError(cause)}`;
+    return { refused: { httpStatus: 400, code: 'malformed_body', message }, bytesSeen: BigInt(size) };
   }
-  return Buffer.concat(chunks);
+  return { bytes: Buffer.concat(chunks) };
+}
+
+/** Content-Length as a number of bytes (any size a BIGINT holds), or null when absent or unusable. */
+function declaredLength(header: string | null): bigint | null {
+  return header !== null && /^\d{1,18}$/.test(header.trim()) ? BigInt(header.trim()) : null;
 }

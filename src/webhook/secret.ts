@@ -14,7 +14,7 @@ export const SECRET_FILE_NAME = 'webhook-secret';
 export async function resolveWebhookSecret(configured: string | undefined, dataDir: string): Promise<WebhookSecret> {
   if (configured !== undefined) return { value: configured, source: 'WEBHOOK_SECRET' };
   const file = path.join(dataDir, SECRET_FILE_NAME);
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
   try {
     // `wx` fails when the file exists, so two instances starting together agree on one secret.
     await writeFile(file, `${randomBytes(32).toString('base64url')}\n`, { flag: 'wx', mode: 0o600 });

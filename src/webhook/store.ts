@@ -16,9 +16,10 @@ type Transaction = Prisma.TransactionClient;
 /** What the archive keeps of a delivery, whatever became of it. */
 export interface ArchiveEntry {
   requestId: string;
-  /** The body with the llm_model api_key removed; null when it was not read (too large). */
+  /** The body without third parties' secrets (see redact.ts); null when it was not read (too large) or withheld. */
   body: string | null;
-  bodyBytes: number;
+  /** As received, or as announced by Content-Length when the body was refused unread. */
+  bodyBytes: bigint;
   headers: Record<string, string>;
   contentHash: string | null;
   callRevoxId: string | null;
@@ -92,13 +93,23 @@ export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, en
   }, TRANSACTION_OPTIONS);
 }
 
-/** Archives a delivery that was not stored, outside any transaction, so the rejection itself is never lost. */
+/**
+ * Archives a delivery that was not stored, outside any transaction, so the rejection itself is never lost. A body
+ * the database refuses (PostgreSQL text cannot hold U+0000) must not cost the row: it is archived without it.
+ */
 export async function archiveRejection(
   prisma: PrismaClient,
   entry: ArchiveEntry,
   rejection: { httpStatus: number; error: string; outcome?: 'rejected' | 'failed' },
-): Promise<string> {
-  return archive(prisma, entry, { outcome: rejection.outcome ?? 'rejected', httpStatus: rejection.httpStatus, error: rejection.error });
+): Promise<{ deliveryId: string; bodyArchived: boolean }> {
+  const result = { outcome: rejection.outcome ?? 'rejected', httpStatus: rejection.httpStatus, error: rejection.error } as const;
+  try {
+    return { deliveryId: await archive(prisma, entry, result), bodyArchived: entry.body !== null };
+  } catch (error) {
+    if (entry.body === null) throw error;
+    const refused = `${result.error}; body not archived: the database refused it`;
+    return { deliveryId: await archive(prisma, { ...entry, body: null }, { ...result, error: refused }), bodyArchived: false };
+  }
 }
 
 async function archive(

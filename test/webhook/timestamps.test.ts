@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTimestamp } from '../../src/webhook/timestamps.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 describe('parseTimestamp', () => {
   it.each([
@@ -29,5 +30,37 @@ describe('parseTimestamp', () => {
     [{}, /ISO-8601 date-time string, an epoch number/],
   ])('rejects %s with a reason', (input, reason) => {
     expect(parseTimestamp(input)).toMatch(reason);
+  });
+});
+
+describe('the GraphQL DateTime input reads date-times as the webhook does', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.dispose());
+
+  const createdAfter = (value: string) =>
+    server.graphql('query ($after: DateTime!) { callOrders(filter: { createdAfter: $after }) { totalCount } }', { after: value });
+
+  it.each([
+    ['an impossible date', '2026-02-30T00:00:00Z', /impossible date/],
+    ['a 13th month', '2026-13-01T00:00:00Z', /impossible date/],
+    ['a time without an offset', '2026-02-01T00:00:00', /UTC offset/],
+  ])('refuses %s with a clear error', async (_name, value, reason) => {
+    const response = await createdAfter(value);
+    expect(response.body.data ?? null).toBeNull();
+    expect(response.body.errors[0].message).toMatch(reason);
+    // The same value in a literal goes through the other parsing path.
+    const literal = await server.graphql(`{ callOrders(filter: { createdAfter: ${JSON.stringify(value)} }) { totalCount } }`);
+    expect(literal.body.errors[0].message).toMatch(reason);
+  });
+
+  it('accepts the offsets the webhook accepts', async () => {
+    for (const value of ['2026-02-28T00:00:00Z', '2026-02-28T01:00:00+01:00', '2026-02-28T01:00:00+0100', '2024-02-29 00:00:00Z']) {
+      const response = await createdAfter(value);
+      expect(response.body.errors, value).toBeUndefined();
+      expect(response.body.data.callOrders.totalCount, value).toBe(0);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
+import { parseIsoDateTime } from '../../timestamps.ts';
 import { builder } from '../builder.ts';
 
 builder.scalarType('DateTime', {
@@ -14,14 +15,11 @@ builder.scalarType('JSON', {
   parseValue: (value) => value,
 });
 
-const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
-
+/** The webhook's ISO-8601 reader, so both accept and reject the same date-times; input must be a string. */
 function parseDateTime(value: unknown): Date {
-  const date = typeof value === 'string' && ISO_WITH_OFFSET.test(value) ? new Date(value) : undefined;
-  if (!date || Number.isNaN(date.getTime())) {
-    throw new GraphQLError('DateTime must be an ISO-8601 date-time with an offset, e.g. 2026-11-20T09:00:00Z');
-  }
-  return date;
+  const parsed = typeof value === 'string' ? parseIsoDateTime(value) : 'must be a string such as 2026-11-20T09:00:00Z';
+  if (typeof parsed === 'string') throw new GraphQLError(`DateTime ${parsed}`);
+  return parsed;
 }
 
 /** A stored JSON column as an object, or null when it holds anything else. */
