@@ -1,8 +1,8 @@
 import { GraphQLError } from 'graphql';
+import { MAX_PAGE_SIZE } from '../limits/limits.ts';
 
-/** Page sizes for every connection: a sane default, and a hard maximum that is an error, not a silent cut. */
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+/** Page sizes for every connection, set with the other limits: a default, and a maximum that is an error, not a cut. */
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../limits/limits.ts';
 
 export function checkPageSize(args: { first?: number | null; last?: number | null }): void {
   for (const name of ['first', 'last'] as const) {

@@ -2,12 +2,12 @@
  * GraphQL over HTTP: the schema served by Yoga at /graphql, GraphiQL for browsers, bearer-token auth, and limits
  * on what one operation may ask for.
  */
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import { bearerToken, tokenIsAccepted } from '../auth.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import type { CallEventSource } from '../events/eventBus.ts';
+import { useOperationLimits } from '../limits/index.ts';
 import type { Context } from './builder.ts';
 import { schema } from './schema.ts';
 
@@ -47,25 +47,7 @@ query LatestCalls {
 }
 `;
 
-/** Limits that keep one operation from costing the server too much; page sizes are capped separately. */
-export const OPERATION_LIMITS = {
-  maxDepth: 12,
-  maxAliases: 20,
-  maxTokens: 3_000,
-  maxDirectives: 20,
-  maxCost: 20_000,
-} as const;
-
 export function createGraphQL(options: GraphQLOptions) {
-  const armor = EnvelopArmorPlugin({
-    maxDepth: { n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true },
-    maxAliases: { n: OPERATION_LIMITS.maxAliases },
-    maxTokens: { n: OPERATION_LIMITS.maxTokens },
-    maxDirectives: { n: OPERATION_LIMITS.maxDirectives },
-    costLimit: { maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true },
-    blockFieldSuggestion: { enabled: true },
-  });
-
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -79,7 +61,7 @@ export function createGraphQL(options: GraphQLOptions) {
     // offline and behind firewalls. The page (about 9 MB) is rendered once.
     renderGraphiQL: renderGraphiQLOnce,
     healthCheckEndpoint: '/health',
-    plugins: [...options.plugins, requireToken(options.apiTokens), armor, countSentEvents(options.events)],
+    plugins: [...options.plugins, requireToken(options.apiTokens), useOperationLimits(), countSentEvents(options.events)],
   });
 }
 

@@ -1,4 +1,5 @@
 import { Prisma } from '../../db/generated/prisma/client.ts';
+import { ASSUMED_TRANSCRIPT_TURNS, listSize } from '../../limits/index.ts';
 import { builder } from '../builder.ts';
 import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../pagination.ts';
 import { CallAttemptStatus, CallEndedBy, CallResult, DialError, type RawSelection } from './enums.ts';
@@ -49,7 +50,12 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
     handledByAi: t.exposeBoolean('handledByAi', { nullable: true }),
     handledByHuman: t.exposeBoolean('handledByHuman', { nullable: true }),
     structuredOutput: t.expose('structuredOutput', { type: 'JSON', nullable: true, description: 'Data extracted from the call, keys chosen by the customer.' }),
-    transcript: t.relation('transcript', { description: 'The conversation, turn by turn.', query: { orderBy: { position: 'asc' } } }),
+    transcript: t.relation('transcript', {
+      description: 'The conversation, turn by turn.',
+      query: { orderBy: { position: 'asc' } },
+      // Not paged: the cost limit counts a long call's turns for it.
+      extensions: listSize(ASSUMED_TRANSCRIPT_TURNS),
+    }),
     callOrder: t.relation('callOrder'),
   }),
 });
