@@ -33,7 +33,7 @@ describe(`responses over ${OPERATION_LIMITS.maxResponseBytes} bytes`, () => {
   const TURNS = 100;
   const TURN_BYTES = Math.ceil((OPERATION_LIMITS.maxResponseBytes * 1.1) / TURNS);
   const big = orderDelivery('order_big', [{ id: 'attempt_big', turns: TURNS }], 0);
-  for (const turn of big.call_attempt.transcript) turn.content = `${turn.content} ${'x'.repeat(TURN_BYTES)}`;
+  for (const turn of big.call_attempt!.transcript) turn.content = `${turn.content} ${'x'.repeat(TURN_BYTES)}`;
   const small = orderDelivery('order_small', [{ id: 'attempt_small', turns: 2 }], 0);
 
   const EVENT = 'subscription { callCompleted { attempt { revoxId transcript { content } } } }';
@@ -77,7 +77,7 @@ describe(`responses over ${OPERATION_LIMITS.maxResponseBytes} bytes`, () => {
   ])('over %s, the oversized event becomes an error and the next event still arrives', async (_transport, subscription) => {
     expectTooLarge(await subscription().next());
     expect(await subscription().next()).toEqual({
-      data: { callCompleted: { attempt: { revoxId: 'attempt_small', transcript: small.call_attempt.transcript.map(({ content }) => ({ content })) } } },
+      data: { callCompleted: { attempt: { revoxId: 'attempt_small', transcript: small.call_attempt!.transcript.map(({ content }) => ({ content })) } } },
     });
   });
 });
