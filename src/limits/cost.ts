@@ -6,6 +6,8 @@
  * `last`) items, or the default page size when neither is given; a list field declares its size with `listSize`;
  * any other list is assumed to hold `assumedListSize` items. Fragments count where they are spread, as many times as
  * they are spread.
+ *
+ * The same pass refuses a `first` or `last` outside 0..maxPageSize on any connection, whatever is selected under it.
  */
 import {
   getArgumentValues,
@@ -45,6 +47,8 @@ export function listSize(size: ListSize): { [LIST_SIZE]: ListSize } {
 export interface CostModel {
   /** Items a connection holds when the query gives neither `first` nor `last`. */
   defaultPageSize: number;
+  /** Largest `first`/`last` a connection accepts. */
+  maxPageSize: number;
   /** Items assumed for a list field that is not a connection's and declares no `listSize`. */
   assumedListSize: number;
 }
@@ -53,17 +57,23 @@ export interface CostLimitOptions extends CostModel {
   maxCost: number;
 }
 
+export interface OperationMeasure {
+  cost: number;
+  /** The first `first`/`last` outside 0..maxPageSize, as an error for the client. */
+  pageSizeError?: GraphQLError;
+}
+
 /**
  * The cost of the operation `operationName` selects in `document`, with the request's variables; undefined when
  * there is no such operation or the variables do not fit it (execution then reports the problem).
  */
-export function operationCost(
+export function measureOperation(
   schema: GraphQLSchema,
   document: DocumentNode,
   operationName: string | null | undefined,
   rawVariables: Record<string, unknown> | null | undefined,
   model: CostModel,
-): number | undefined {
+): OperationMeasure | undefined {
   const operation = getOperationAST(document, operationName);
   const rootType = operation && schema.getRootType(operation.operation);
   if (!operation || !rootType) return undefined;
@@ -78,6 +88,7 @@ export function operationCost(
   // make this computation exponential, though its cost is.
   const known = new Map<SelectionSetNode, Map<string, number>>();
   const inProgress = new Set<SelectionSetNode>();
+  let pageSizeError: GraphQLError | undefined;
 
   /** `pageSize`: the items of the connection this selection set belongs to, which its `nodes`/`edges` hold. */
   function selectionSetCost(selectionSet: SelectionSetNode, type: GraphQLNamedType, pageSize: number | undefined): number {
@@ -141,15 +152,25 @@ export function operationCost(
   /** The items a connection field returns; undefined for a field that is not a connection. */
   function connectionPageSize(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number | undefined {
     if (!field.args.some((arg) => arg.name === 'first' || arg.name === 'last')) return undefined;
+    for (const name of ['first', 'last'] as const) {
+      const size = args[name];
+      if (typeof size === 'number' && (size < 0 || size > model.maxPageSize)) {
+        pageSizeError ??= new GraphQLError(`${name} must be between 0 and ${model.maxPageSize}, got ${size}`, {
+          extensions: { code: 'BAD_USER_INPUT', http: { spec: true, status: 400 } },
+        });
+      }
+    }
     const sizes = [args.first, args.last].filter((size): size is number => typeof size === 'number');
     return sizes.length > 0 ? Math.min(...sizes) : model.defaultPageSize;
   }
 
-  return selectionSetCost(operation.selectionSet, rootType, undefined);
+  const cost = selectionSetCost(operation.selectionSet, rootType, undefined);
+  return pageSizeError ? { cost, pageSizeError } : { cost };
 }
 
 /**
- * Refuses an operation that costs more than `maxCost` before anything is resolved. It runs where Yoga executes and
+ * Refuses an operation that costs more than `maxCost`, or asks a connection for a page size out of range, before
+ * anything is resolved. It runs where Yoga executes and
  * subscribes, so with the request's variables and whatever the transport: HTTP, SSE and graphql-ws alike.
  */
 export function useCostLimit(options: CostLimitOptions): Plugin {
@@ -157,8 +178,9 @@ export function useCostLimit(options: CostLimitOptions): Plugin {
     args: ExecutionArgs;
     setResultAndStopExecution: (result: ExecutionResult) => void;
   }) {
-    const cost = operationCost(args.schema, args.document, args.operationName, args.variableValues, options);
-    if (cost !== undefined && cost > options.maxCost) setResultAndStopExecution({ errors: [costError(cost, options)] });
+    const measure = measureOperation(args.schema, args.document, args.operationName, args.variableValues, options);
+    if (measure?.pageSizeError) setResultAndStopExecution({ errors: [measure.pageSizeError] });
+    else if (measure && measure.cost > options.maxCost) setResultAndStopExecution({ errors: [costError(measure.cost, options)] });
   }
   return { onExecute: refuseExpensive, onSubscribe: refuseExpensive };
 }

@@ -2,24 +2,19 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { Plugin } from 'graphql-yoga';
 import { useCostLimit } from './cost.ts';
-import { ASSUMED_LIST_SIZE, DEFAULT_PAGE_SIZE, OPERATION_LIMITS } from './limits.ts';
+import { ASSUMED_LIST_SIZE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OPERATION_LIMITS } from './limits.ts';
 import { useResponseSizeLimit } from './responseSize.ts';
 
-export { listSize, operationCost, useCostLimit, type CostLimitOptions, type CostModel, type ListSize } from './cost.ts';
+export { listSize, measureOperation, useCostLimit, type CostLimitOptions, type CostModel, type ListSize, type OperationMeasure } from './cost.ts';
 export * from './limits.ts';
 export { jsonByteLength, useResponseSizeLimit, type ResponseSizeLimitOptions } from './responseSize.ts';
 
-export interface OperationLimitsOptions {
-  /** Replaces OPERATION_LIMITS.maxResponseBytes, so that a test can reach the cap with little data. */
-  maxResponseBytes?: number;
-}
-
 /**
  * The limits of OPERATION_LIMITS, applied to every operation over every transport: parse and validation limits
- * (tokens, depth, aliases, directives; no field suggestions to someone probing the schema), then the cost limit before
- * execution, then the size cap on each result and subscription event.
+ * (tokens, depth, aliases, directives; no field suggestions to someone probing the schema), then page sizes and the
+ * cost limit before execution, then the size cap on each result and subscription event.
  */
-export function useOperationLimits(options: OperationLimitsOptions = {}): Plugin {
+export function useOperationLimits(): Plugin {
   return {
     onPluginInit({ addPlugin }) {
       addPlugin(
@@ -33,8 +28,15 @@ export function useOperationLimits(options: OperationLimitsOptions = {}): Plugin
           blockFieldSuggestion: { enabled: true },
         }),
       );
-      addPlugin(useCostLimit({ maxCost: OPERATION_LIMITS.maxCost, defaultPageSize: DEFAULT_PAGE_SIZE, assumedListSize: ASSUMED_LIST_SIZE }));
-      addPlugin(useResponseSizeLimit({ maxBytes: options.maxResponseBytes ?? OPERATION_LIMITS.maxResponseBytes }));
+      addPlugin(
+        useCostLimit({
+          maxCost: OPERATION_LIMITS.maxCost,
+          defaultPageSize: DEFAULT_PAGE_SIZE,
+          maxPageSize: MAX_PAGE_SIZE,
+          assumedListSize: ASSUMED_LIST_SIZE,
+        }),
+      );
+      addPlugin(useResponseSizeLimit({ maxBytes: OPERATION_LIMITS.maxResponseBytes }));
     },
   };
 }

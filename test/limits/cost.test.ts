@@ -2,13 +2,14 @@
 import { getIntrospectionQuery, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/graphql/schema.ts';
-import { ASSUMED_LIST_SIZE, ASSUMED_TRANSCRIPT_TURNS, DEFAULT_PAGE_SIZE, OPERATION_LIMITS, operationCost } from '../../src/limits/index.ts';
+import { ASSUMED_LIST_SIZE, ASSUMED_TRANSCRIPT_TURNS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, measureOperation, OPERATION_LIMITS } from '../../src/limits/index.ts';
 
-const MODEL = { defaultPageSize: DEFAULT_PAGE_SIZE, assumedListSize: ASSUMED_LIST_SIZE };
-const cost = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
-  operationCost(schema, parse(query), operationName, variables, MODEL);
+const MODEL = { defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, assumedListSize: ASSUMED_LIST_SIZE };
+const measure = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
+  measureOperation(schema, parse(query), operationName, variables, MODEL);
+const cost = (query: string, variables?: Record<string, unknown>, operationName?: string) => measure(query, variables, operationName)?.cost;
 
-describe('operationCost', () => {
+describe('measureOperation', () => {
   it('counts every field once outside lists', () => {
     // callOrder, revoxId, lastAttempt, status.
     expect(cost('{ callOrder(revoxId: "x") { revoxId lastAttempt { status } } }')).toBe(4);
@@ -38,6 +39,14 @@ describe('operationCost', () => {
     const query = 'query($n: Int = 30) { callOrders(first: $n) { nodes { revoxId } } }';
     expect(cost(query)).toBe(2 + 30);
     expect(cost(query, { n: 60 })).toBe(2 + 60);
+  });
+
+  it('finds a page size out of range on any connection, whatever is selected under it', () => {
+    expect(measure('{ callOrders(first: 1000) { totalCount } }')?.pageSizeError?.message).toBe('first must be between 0 and 100, got 1000');
+    expect(measure('query($n: Int) { callOrders(first: 1) { nodes { attempts(last: $n) { totalCount } } } }', { n: -1 })?.pageSizeError?.message).toBe(
+      'last must be between 0 and 100, got -1',
+    );
+    expect(measure(`{ callOrders(first: ${MAX_PAGE_SIZE}, last: 0) { totalCount } }`)?.pageSizeError).toBeUndefined();
   });
 
   it('does not let a negative page size lower the cost of the rest of the operation', () => {

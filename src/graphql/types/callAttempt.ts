@@ -1,7 +1,6 @@
 import { Prisma } from '../../db/generated/prisma/client.ts';
-import { ASSUMED_TRANSCRIPT_TURNS, listSize } from '../../limits/index.ts';
+import { ASSUMED_TRANSCRIPT_TURNS, DEFAULT_PAGE_SIZE, listSize, MAX_PAGE_SIZE } from '../../limits/index.ts';
 import { builder } from '../builder.ts';
-import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../pagination.ts';
 import { CallAttemptStatus, CallEndedBy, CallResult, DialError, type RawSelection } from './enums.ts';
 
 /** Most recent first; attempts not started yet (null) come first, as they are the newest. */
@@ -157,9 +156,7 @@ builder.queryFields((t) => ({
       orderBy: t.arg({ type: CallAttemptOrderBy, defaultValue: 'ENDED_AT_DESC' }),
     },
     totalCount: (_connection, { filter }, { prisma }) => prisma.callAttempt.count({ where: callAttemptWhere(filter) }),
-    resolve: (query, _root, args, { prisma }) => {
-      checkPageSize(args);
-      return prisma.callAttempt.findMany({ ...query, where: callAttemptWhere(args.filter), orderBy: attemptOrder(args.orderBy) });
-    },
+    resolve: (query, _root, args, { prisma }) =>
+      prisma.callAttempt.findMany({ ...query, where: callAttemptWhere(args.filter), orderBy: attemptOrder(args.orderBy) }),
   }, { name: 'CallAttemptConnection' }, { name: 'CallAttemptEdge' }),
 }));
