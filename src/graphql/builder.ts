@@ -7,6 +7,7 @@ import type { AccessContext } from '../access/useAccess.ts';
 import type { CallEventSource } from '../events/eventBus.ts';
 import type PrismaTypes from '../db/generated/pothos-types.ts';
 import { getDatamodel } from '../db/generated/pothos-types.ts';
+import { listSize } from '../limits/index.ts';
 
 export interface Context extends AccessContext {
   readonly prisma: PrismaClient;
@@ -49,6 +50,8 @@ export const builder = new SchemaBuilder<{
     nodesOnConnection: true,
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
+    // The cost limit counts one node per id asked for.
+    nodesQueryOptions: { extensions: listSize((args) => (Array.isArray(args.ids) ? args.ids.length : 0)) },
   },
 });
 

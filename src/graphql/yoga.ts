@@ -3,7 +3,6 @@
  * access control, limits on what one operation may ask for, and a log line for every unexpected error.
  */
 import type { IncomingMessage } from 'node:http';
-import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, createYoga, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import type { Authenticator } from '../access/principal.ts';
@@ -15,6 +14,7 @@ import { describeError, type Logger } from '../log.ts';
 import { requestIdOf } from '../http/requestId.ts';
 import type { Context, Transport } from './builder.ts';
 import { useGraphiQLPage } from './graphiql.ts';
+import { useOperationLimits } from '../limits/index.ts';
 import { schema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -65,25 +65,7 @@ query LatestCalls {
 }
 `;
 
-/** Limits that keep one operation from costing the server too much; page sizes are capped separately. */
-export const OPERATION_LIMITS = {
-  maxDepth: 12,
-  maxAliases: 20,
-  maxTokens: 3_000,
-  maxDirectives: 20,
-  maxCost: 20_000,
-} as const;
-
 export function createGraphQL(options: GraphQLOptions) {
-  const armor = EnvelopArmorPlugin({
-    maxDepth: { n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true },
-    maxAliases: { n: OPERATION_LIMITS.maxAliases },
-    maxTokens: { n: OPERATION_LIMITS.maxTokens },
-    maxDirectives: { n: OPERATION_LIMITS.maxDirectives },
-    costLimit: { maxCost: OPERATION_LIMITS.maxCost, ignoreIntrospection: true },
-    blockFieldSuggestion: { enabled: true },
-  });
-
   return createYoga<GraphQLServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
@@ -110,7 +92,7 @@ export function createGraphQL(options: GraphQLOptions) {
     plugins: [
       useAccess({ authenticate: options.authenticate, origins: options.origins }),
       useGraphiQLPage({ title: 'Callboard', defaultQuery: EXAMPLE_QUERY }),
-      armor,
+      useOperationLimits(),
       useSseLimit(options.maxSseConnections),
       useErrorLogging(options.logger),
       useSentEventCount(options.events),

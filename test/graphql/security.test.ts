@@ -1,6 +1,6 @@
 /** Who may read what, and how much one operation may ask for. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATION_LIMITS } from '../../src/graphql/yoga.ts';
+import { OPERATION_LIMITS } from '../../src/limits/index.ts';
 import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const TOKENS = ['first-token-abcdef', 'second-token-123456'];
@@ -80,7 +80,8 @@ describe('limits', () => {
     const fields = 'revoxId phoneNumber status result startedAt endedAt durationSeconds transcript { role content toolName }';
     const heavy = Array.from({ length: 6 }, (_, i) => `o${i}: callOrders(first: 100) { nodes { attempts(first: 100) { nodes { ${fields} callOrder { attempts(first: 100) { nodes { ${fields} } } } } } } }`).join(' ');
     const { body } = await server.graphql(`{ ${heavy} }`, undefined, token);
-    expect(body.errors[0].message).toMatch(/Query Cost limit of 20000 exceeded/);
+    expect(body.data).toBeUndefined();
+    expect(body.errors[0].extensions).toMatchObject({ code: 'OPERATION_TOO_EXPENSIVE', maxCost: OPERATION_LIMITS.maxCost });
   });
 
   it('does not suggest field names to someone probing the schema', async () => {

@@ -1,6 +1,6 @@
 import { Prisma } from '../../db/generated/prisma/client.ts';
+import { ASSUMED_TRANSCRIPT_TURNS, DEFAULT_PAGE_SIZE, listSize, MAX_PAGE_SIZE } from '../../limits/index.ts';
 import { builder } from '../builder.ts';
-import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../pagination.ts';
 import { CallAttemptStatus, CallEndedBy, CallResult, DialError, type RawSelection } from './enums.ts';
 
 /** Most recent first; attempts not started yet (null) come first, as they are the newest. */
@@ -49,7 +49,12 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
     handledByAi: t.exposeBoolean('handledByAi', { nullable: true }),
     handledByHuman: t.exposeBoolean('handledByHuman', { nullable: true }),
     structuredOutput: t.expose('structuredOutput', { type: 'JSON', nullable: true, description: 'Data extracted from the call, keys chosen by the customer.' }),
-    transcript: t.relation('transcript', { description: 'The conversation, turn by turn.', query: { orderBy: { position: 'asc' } } }),
+    transcript: t.relation('transcript', {
+      description: 'The conversation, turn by turn.',
+      query: { orderBy: { position: 'asc' } },
+      // Not paged: the cost limit counts a long call's turns for it.
+      extensions: listSize(ASSUMED_TRANSCRIPT_TURNS),
+    }),
     callOrder: t.relation('callOrder'),
   }),
 });
@@ -151,9 +156,7 @@ builder.queryFields((t) => ({
       orderBy: t.arg({ type: CallAttemptOrderBy, defaultValue: 'ENDED_AT_DESC' }),
     },
     totalCount: (_connection, { filter }, { prisma }) => prisma.callAttempt.count({ where: callAttemptWhere(filter) }),
-    resolve: (query, _root, args, { prisma }) => {
-      checkPageSize(args);
-      return prisma.callAttempt.findMany({ ...query, where: callAttemptWhere(args.filter), orderBy: attemptOrder(args.orderBy) });
-    },
+    resolve: (query, _root, args, { prisma }) =>
+      prisma.callAttempt.findMany({ ...query, where: callAttemptWhere(args.filter), orderBy: attemptOrder(args.orderBy) }),
   }, { name: 'CallAttemptConnection' }, { name: 'CallAttemptEdge' }),
 }));

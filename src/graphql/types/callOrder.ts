@@ -1,6 +1,6 @@
 import type { Prisma } from '../../db/generated/prisma/client.ts';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../limits/index.ts';
 import { builder } from '../builder.ts';
-import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../pagination.ts';
 import { CallAttempt, ATTEMPTS_MOST_RECENT_FIRST } from './callAttempt.ts';
 import { CallDirection, CallOrderOutcome, CallOrderStatus } from './enums.ts';
 import { LlmModel } from './llmModel.ts';
@@ -52,10 +52,7 @@ export const CallOrder = builder.prismaNode('CallOrder', {
       totalCount: true,
       defaultSize: DEFAULT_PAGE_SIZE,
       maxSize: MAX_PAGE_SIZE,
-      query: (args) => {
-        checkPageSize(args);
-        return { orderBy: ATTEMPTS_MOST_RECENT_FIRST };
-      },
+      query: { orderBy: ATTEMPTS_MOST_RECENT_FIRST },
     }),
   }),
 });
@@ -109,7 +106,6 @@ builder.queryFields((t) => ({
     },
     totalCount: (_connection, { filter }, { prisma }) => prisma.callOrder.count({ where: callOrderWhere(filter) }),
     resolve: (query, _root, args, { prisma }) => {
-      checkPageSize(args);
       const direction = args.orderBy ?? 'desc';
       return prisma.callOrder.findMany({
         ...query,

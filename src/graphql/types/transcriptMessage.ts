@@ -3,6 +3,7 @@ import { TranscriptRole } from './enums.ts';
 
 export const TranscriptMessage = builder.prismaNode('TranscriptMessage', {
   id: { field: 'id' },
+  // No field leads back to the attempt: with one, a few nested transcripts multiplied into a huge response.
   description: 'One turn of a transcript.',
   fields: (t) => ({
     position: t.exposeInt('position', { description: 'Order in the conversation, from 0.' }),
@@ -12,6 +13,5 @@ export const TranscriptMessage = builder.prismaNode('TranscriptMessage', {
     toolName: t.exposeString('toolName', { nullable: true }),
     toolArguments: t.expose('toolArguments', { type: 'JSON', nullable: true, description: 'An object or a JSON string, as Revox sent it.' }),
     toolIsError: t.exposeBoolean('toolIsError', { nullable: true }),
-    callAttempt: t.relation('callAttempt'),
   }),
 });

@@ -1,0 +1,197 @@
+/**
+ * A list-aware cost for GraphQL operations, and the Yoga plugin that refuses operations costing more than a maximum.
+ *
+ * The cost is an upper bound on the number of values a response can hold: every selected field counts 1, and what is
+ * selected below a list counts once per item the list can hold. A connection's `nodes` and `edges` hold `first` (or
+ * `last`) items, or the default page size when neither is given; a list field declares its size with `listSize`;
+ * any other list is assumed to hold `assumedListSize` items. Fragments count where they are spread, as many times as
+ * they are spread.
+ *
+ * The same pass refuses a `first` or `last` outside 0..maxPageSize on any connection, whatever is selected under it.
+ */
+import {
+  getArgumentValues,
+  getNamedType,
+  getNullableType,
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  isInterfaceType,
+  isListType,
+  isObjectType,
+  Kind,
+  SchemaMetaFieldDef,
+  TypeMetaFieldDef,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+const LIST_SIZE = 'listSize';
+
+/** A list's size for the cost model: a number, or computed from the field's arguments. */
+export type ListSize = number | ((args: Record<string, unknown>) => number);
+
+/** Field `extensions` declaring how many items a list field holds, for fields that are not connections. */
+export function listSize(size: ListSize): { [LIST_SIZE]: ListSize } {
+  return { [LIST_SIZE]: size };
+}
+
+export interface CostModel {
+  /** Items a connection holds when the query gives neither `first` nor `last`. */
+  defaultPageSize: number;
+  /** Largest `first`/`last` a connection accepts. */
+  maxPageSize: number;
+  /** Items assumed for a list field that is not a connection's and declares no `listSize`. */
+  assumedListSize: number;
+}
+
+export interface CostLimitOptions extends CostModel {
+  maxCost: number;
+}
+
+export interface OperationMeasure {
+  cost: number;
+  /** The first `first`/`last` outside 0..maxPageSize, as an error for the client. */
+  pageSizeError?: GraphQLError;
+}
+
+/**
+ * The cost of the operation `operationName` selects in `document`, with the request's variables; undefined when
+ * there is no such operation or the variables do not fit it (execution then reports the problem).
+ */
+export function measureOperation(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  rawVariables: Record<string, unknown> | null | undefined,
+  model: CostModel,
+): OperationMeasure | undefined {
+  const operation = getOperationAST(document, operationName);
+  const rootType = operation && schema.getRootType(operation.operation);
+  if (!operation || !rootType) return undefined;
+  const variables = getVariableValues(schema, operation.variableDefinitions ?? [], rawVariables ?? {});
+  if (variables.errors) return undefined;
+
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  // A fragment spread many times is costed once per type and page size: a document that nests fragments cannot
+  // make this computation exponential, though its cost is.
+  const known = new Map<SelectionSetNode, Map<string, number>>();
+  const inProgress = new Set<SelectionSetNode>();
+  let pageSizeError: GraphQLError | undefined;
+
+  /** `pageSize`: the items of the connection this selection set belongs to, which its `nodes`/`edges` hold. */
+  function selectionSetCost(selectionSet: SelectionSetNode, type: GraphQLNamedType, pageSize: number | undefined): number {
+    const key = `${type.name} ${pageSize}`;
+    const cached = known.get(selectionSet)?.get(key);
+    if (cached !== undefined) return cached;
+    // Validation refuses fragment cycles before execution; this only keeps an unvalidated document from looping.
+    if (inProgress.has(selectionSet)) return Number.POSITIVE_INFINITY;
+    inProgress.add(selectionSet);
+    let cost = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        cost += fieldCost(selection, type, pageSize);
+      } else {
+        const fragment = selection.kind === Kind.FRAGMENT_SPREAD ? fragments.get(selection.name.value) : selection;
+        if (!fragment) continue;
+        const condition = fragment.typeCondition && schema.getType(fragment.typeCondition.name.value);
+        cost += selectionSetCost(fragment.selectionSet, condition ?? type, pageSize);
+      }
+    }
+    inProgress.delete(selectionSet);
+    if (!known.has(selectionSet)) known.set(selectionSet, new Map());
+    known.get(selectionSet)!.set(key, cost);
+    return cost;
+  }
+
+  function fieldCost(node: FieldNode, parentType: GraphQLNamedType, pageSize: number | undefined): number {
+    const field = fieldDefinition(parentType, node.name.value);
+    // __typename, or a field validation has refused.
+    if (!field) return 1;
+    const args = argumentValues(field, node);
+    const fieldType = getNullableType(field.type);
+    const items = isListType(fieldType) ? listItems(field, args, pageSize) : 1;
+    const itemCost = node.selectionSet ? selectionSetCost(node.selectionSet, getNamedType(fieldType), connectionPageSize(field, args)) : 0;
+    return isListType(fieldType) && !node.selectionSet ? 1 + items : 1 + items * itemCost;
+  }
+
+  /** Introspection's entry points are not among the query type's fields, and their lists count like any other. */
+  function fieldDefinition(parentType: GraphQLNamedType, name: string): GraphQLField<unknown, unknown> | undefined {
+    if (parentType === schema.getQueryType() && name === SchemaMetaFieldDef.name) return SchemaMetaFieldDef;
+    if (parentType === schema.getQueryType() && name === TypeMetaFieldDef.name) return TypeMetaFieldDef;
+    return isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields()[name] : undefined;
+  }
+
+  function argumentValues(field: GraphQLField<unknown, unknown>, node: FieldNode): Record<string, unknown> {
+    try {
+      return getArgumentValues(field, node, variables.coerced);
+    } catch {
+      // Execution refuses these arguments too, and resolves nothing below the field.
+      return {};
+    }
+  }
+
+  function listItems(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>, pageSize: number | undefined): number {
+    const declared = field.extensions[LIST_SIZE] as ListSize | undefined;
+    const size = typeof declared === 'function' ? declared(args) : (declared ?? pageSize ?? model.assumedListSize);
+    // A negative size (a negative `first`) must not lower the cost of the rest of the operation.
+    return Math.max(0, size);
+  }
+
+  /** The items a connection field returns; undefined for a field that is not a connection. */
+  function connectionPageSize(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>): number | undefined {
+    if (!field.args.some((arg) => arg.name === 'first' || arg.name === 'last')) return undefined;
+    for (const name of ['first', 'last'] as const) {
+      const size = args[name];
+      if (typeof size === 'number' && (size < 0 || size > model.maxPageSize)) {
+        pageSizeError ??= new GraphQLError(`${name} must be between 0 and ${model.maxPageSize}, got ${size}`, {
+          extensions: { code: 'BAD_USER_INPUT', http: { spec: true, status: 400 } },
+        });
+      }
+    }
+    const sizes = [args.first, args.last].filter((size): size is number => typeof size === 'number');
+    return sizes.length > 0 ? Math.min(...sizes) : model.defaultPageSize;
+  }
+
+  const cost = selectionSetCost(operation.selectionSet, rootType, undefined);
+  return pageSizeError ? { cost, pageSizeError } : { cost };
+}
+
+/**
+ * Refuses an operation that costs more than `maxCost`, or asks a connection for a page size out of range, before
+ * anything is resolved. It runs where Yoga executes and
+ * subscribes, so with the request's variables and whatever the transport: HTTP, SSE and graphql-ws alike.
+ */
+export function useCostLimit(options: CostLimitOptions): Plugin {
+  function refuseExpensive({ args, setResultAndStopExecution }: {
+    args: ExecutionArgs;
+    setResultAndStopExecution: (result: ExecutionResult) => void;
+  }) {
+    const measure = measureOperation(args.schema, args.document, args.operationName, args.variableValues, options);
+    if (measure?.pageSizeError) setResultAndStopExecution({ errors: [measure.pageSizeError] });
+    else if (measure && measure.cost > options.maxCost) setResultAndStopExecution({ errors: [costError(measure.cost, options)] });
+  }
+  return { onExecute: refuseExpensive, onSubscribe: refuseExpensive };
+}
+
+function costError(cost: number, { maxCost, defaultPageSize }: CostLimitOptions): GraphQLError {
+  const count = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US') : 'more than can be counted');
+  return new GraphQLError(
+    `Operation too expensive: it may return ${count(cost)} values, over the maximum of ${count(maxCost)}. ` +
+      `A list counts once per item it may hold (a connection holds first/last items, ${defaultPageSize} when neither is given). ` +
+      'Ask for fewer items with first/last, fewer fields inside lists, or fewer nested connections.',
+    // The status GraphQL over HTTP requires when there is no data; Yoga does not send `http` to the client.
+    { extensions: { code: 'OPERATION_TOO_EXPENSIVE', cost, maxCost, http: { spec: true, status: 400 } } },
+  );
+}

@@ -1,0 +1,37 @@
+/**
+ * Every limit on what one GraphQL operation may ask for, in one place: the server uses these values, tests and the
+ * README quote them.
+ */
+
+/** Page size of a connection when neither `first` nor `last` is given. */
+export const DEFAULT_PAGE_SIZE = 20;
+/** Largest `first`/`last` a connection accepts; more is an error, not a silent cut. */
+export const MAX_PAGE_SIZE = 100;
+
+/**
+ * Turns the cost model assumes for a transcript, which is not paged: long calls run to a few hundred turns, most to
+ * a few dozen. Assuming a long one keeps a page of transcripts from being underestimated.
+ */
+export const ASSUMED_TRANSCRIPT_TURNS = 200;
+/** Items the cost model assumes for any other unpaged list (breakdowns, calling windows, introspection lists). */
+export const ASSUMED_LIST_SIZE = 10;
+
+export const OPERATION_LIMITS = {
+  maxDepth: 12,
+  maxAliases: 20,
+  /** Bounds the work of parsing and validating, before any limit that needs a parsed document. */
+  maxTokens: 3_000,
+  maxDirectives: 20,
+  /**
+   * The cost of an operation is the number of values its response can hold, lists counted at their page size (see
+   * cost.ts). A page of 100 orders, each with its last attempt and a full 200-turn transcript of every message field,
+   * costs about 170,000; one level of nested connections of 100 costs 10,000 per field below it.
+   */
+  maxCost: 250_000,
+  /**
+   * No response (nor subscription event) is sent above this size: a safety net behind the cost model, for values
+   * larger than usual. The largest realistic page, 100 orders with 200-turn transcripts of 200 characters per turn,
+   * is about 5 MiB.
+   */
+  maxResponseBytes: 10 * 1024 * 1024,
+} as const;
