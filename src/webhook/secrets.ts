@@ -59,7 +59,8 @@ function replaceAt(value: Json, path: readonly string[], replace: (subtree: Json
   return { ...value, [key]: replaceAt(value[key], rest, replace) };
 }
 
-function withoutSecretNames(value: Json): Json {
+/** `value` without any secret-named key, at any depth. */
+export function withoutSecretNames(value: Json): Json {
   if (Array.isArray(value)) return value.map(withoutSecretNames);
   if (!isJsonObject(value)) return value;
   const kept: JsonObject = {};

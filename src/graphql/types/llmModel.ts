@@ -1,4 +1,9 @@
-/** The model behind a call: a union on Revox's `type`. A custom model's api_key is never stored, so never served. */
+/**
+ * The model behind a call: a union on Revox's `type`. Secret-named keys are removed before anything is stored; `raw`
+ * removes them again when served, for rows stored before that removal covered every depth.
+ */
+import type { Json } from '../../webhook/json.ts';
+import { withoutSecretNames } from '../../webhook/secrets.ts';
 import { builder } from '../builder.ts';
 
 type Stored = Record<string, unknown>;
@@ -48,10 +53,10 @@ export const LlmModel = builder.unionType('LlmModel', {
   resolveType: (model) => VARIANTS[text(model, 'type') as keyof typeof VARIANTS] ?? OtherLlm,
 });
 
-// Every variant says which type Revox sent and carries the whole object (without any api_key) for the curious.
+// Every variant says which type Revox sent and carries the whole object (without any secret) for the curious.
 for (const variant of [DedicatedInstanceLlm, OpenRouterLlm, CustomLlm, RealtimeLlm, OtherLlm]) {
   builder.objectFields(variant, (t) => ({
     type: t.string({ description: "Revox's `type`, as sent.", resolve: (m) => text(m, 'type') ?? '' }),
-    raw: t.field({ type: 'JSON', resolve: (m) => m }),
+    raw: t.field({ type: 'JSON', resolve: (m) => withoutSecretNames(m as Json) }),
   }));
 }

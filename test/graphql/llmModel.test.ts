@@ -1,0 +1,23 @@
+/** `llmModel.raw` never serves a secret-named key, even from a row stored before removal covered every depth. */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.dispose());
+
+it('removes nested credentials from a stored llm_model when serving it', async () => {
+  const delivery = fixture('outbound-attempt-1-voicemail');
+  expect((await server.deliver(delivery)).status).toBe(200);
+  // What an older version stored: only the top-level api_key was removed.
+  await server.database.prisma.callOrder.update({
+    where: { revoxId: delivery.call.id },
+    data: { llmModel: { type: 'custom', api_url: 'https://llm.example.com', credentials: { api_key: 'sk-old-row' }, Client_Secret: 'cs-old-row', nested: [{ password: 'pw-old-row', kept: 1 }] } },
+  });
+  const { body } = await server.graphql(`{ callOrder(revoxId: "${delivery.call.id}") { llmModel { ... on CustomLlm { apiUrl raw } } } }`);
+  const raw = body.data.callOrder.llmModel.raw;
+  expect(raw).toEqual({ type: 'custom', api_url: 'https://llm.example.com', nested: [{ kept: 1 }] });
+  expect(JSON.stringify(body)).not.toMatch(/old-row/);
+});
