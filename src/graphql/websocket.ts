@@ -53,24 +53,11 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
       done(true);
     },
   });
-  wss.on('error', (error) => logger.error('websocket.server_error', { error: describeError(error) }));
 
   const principals = new WeakMap<WebSocket, Principal>();
   let authenticated = 0;
   let connectionIds = 0;
   const connectionIdOf = new WeakMap<WebSocket, number>();
-
-  wss.on('connection', (socket: WebSocket) => {
-    connectionIdOf.set(socket, (connectionIds += 1));
-    // Sockets that have not authenticated yet have a pool of their own, so they can never push dashboards out.
-    if (wss.clients.size - authenticated > options.maxConnections) {
-      logger.warn('websocket.refused', { reason: 'too many unauthenticated connections', limit: options.maxConnections });
-      socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
-    }
-    socket.once('close', () => {
-      if (principals.delete(socket)) authenticated -= 1;
-    });
-  });
 
   const graphqlWs = useServer(
     {
@@ -136,6 +123,24 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
     wss,
     KEEP_ALIVE_MS,
   );
+
+  // graphql-ws prints errors to stderr as internal ones and closes with 4500. A socket's error is the client's (an
+  // oversized or malformed frame), and ws has already closed it with the right code (1009, 1002): log one JSON line.
+  wss.removeAllListeners('error');
+  wss.on('error', (error) => logger.error('websocket.server_error', { error: describeError(error) }));
+  wss.on('connection', (socket: WebSocket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error) => logger.warn('websocket.client_error', { error: describeError(error) }));
+    connectionIdOf.set(socket, (connectionIds += 1));
+    // Sockets that have not authenticated yet have a pool of their own, so they can never push dashboards out.
+    if (wss.clients.size - authenticated > options.maxConnections) {
+      logger.warn('websocket.refused', { reason: 'too many unauthenticated connections', limit: options.maxConnections });
+      socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
+    }
+    socket.once('close', () => {
+      if (principals.delete(socket)) authenticated -= 1;
+    });
+  });
 
   return {
     /** Authenticated connections. */

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_OPERATIONS_PER_CONNECTION } from '../../src/graphql/websocket.ts';
+import { MAX_REQUEST_BODY_BYTES } from '../../src/graphql/yoga.ts';
 import { databaseOnTcp } from '../helpers/database.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -21,6 +22,18 @@ async function serverWith(...args: Parameters<typeof startTestServer>) {
   const server = await startTestServer(...args);
   cleanups.push(() => server.dispose());
   return server;
+}
+
+/** Everything written to stderr from now until the test's cleanup (it is still written). */
+function captureStderr(): string[] {
+  const written: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    written.push(String(chunk));
+    return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
+  }) as typeof process.stderr.write;
+  cleanups.push(() => (process.stderr.write = write));
+  return written;
 }
 
 /** A raw graphql-ws socket: `init` sends connection_init and waits for the acknowledgement. */
@@ -69,13 +82,7 @@ describe('WebSocket connections', () => {
 
   it('a syntax or limit error answers that operation only; the socket stays open and nothing is printed', async () => {
     const server = await serverWith({});
-    const stderr: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-      stderr.push(String(chunk));
-      return (write as (...args: unknown[]) => boolean)(chunk, ...rest);
-    }) as typeof process.stderr.write;
-    cleanups.push(() => (process.stderr.write = write));
+    const stderr = captureStderr();
 
     const client = await rawSocket(server);
     await client.init();
@@ -91,7 +98,7 @@ describe('WebSocket connections', () => {
     client.send({ id: 'ok', type: 'subscribe', payload: { query: '{ callStats { attempts } }' } });
     await waitFor(() => client.messages.some((message) => message.id === 'ok' && message.type === 'complete'));
     expect(client.socket.readyState).toBe(WebSocket.OPEN);
-    expect(stderr.join('')).not.toMatch(/Internal error|at \w+/);
+    expect(stderr.join('')).toBe('');
   });
 
   it(`runs at most ${MAX_OPERATIONS_PER_CONNECTION} operations at once on one connection`, async () => {
@@ -106,6 +113,30 @@ describe('WebSocket connections', () => {
     expect(refused.type).toBe('error');
     expect(refused.payload[0].message).toMatch(`At most ${MAX_OPERATIONS_PER_CONNECTION} operations`);
     expect(server.events.subscriberCount()).toBe(MAX_OPERATIONS_PER_CONNECTION);
+  });
+});
+
+describe('request size', () => {
+  it(`a GraphQL body over ${MAX_REQUEST_BODY_BYTES} bytes is answered 413; a WebSocket message over 1 MiB closes the socket`, async () => {
+    const server = await serverWith({});
+    const padding = ' '.repeat(MAX_REQUEST_BODY_BYTES);
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ callStats { attempts } }${padding}` }),
+    });
+    expect(response.status).toBe(413);
+    expect(JSON.stringify(await response.json())).not.toContain('"data"');
+
+    const stderr = captureStderr();
+    const client = await rawSocket(server);
+    await client.init();
+    client.send({ id: 'big', type: 'subscribe', payload: { query: `{ callStats { attempts } }${' '.repeat(1024 * 1024)}` } });
+    expect((await client.closed).code).toBe(1009);
+    expect((await fetch(`${server.url}/ready`)).status).toBe(200);
+    // The client's error is logged as one JSON line, not printed as an internal error.
+    expect(stderr.join('')).not.toMatch(/Internal error/);
+    await waitFor(() => server.logs.some((line) => line.includes('"event":"websocket.client_error"')));
   });
 });
 
