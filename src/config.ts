@@ -10,7 +10,7 @@ export interface Config {
   redisUrl: string | undefined;
   /** Unset: generated once and kept in `dataDir` (see webhook/secret.ts). */
   webhookSecret: string | undefined;
-  /** Empty: the API is open, which is only allowed on a loopback host. */
+  /** Tokens with every scope. With none, and no API key created, the API is open: only allowed on a loopback host. */
   apiTokens: string[];
   /** Largest webhook body accepted, in bytes. */
   maxBodyBytes: number;
@@ -42,11 +42,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     .split(',')
     .map((token) => token.trim())
     .filter((token) => token !== '');
-  if (apiTokens.length === 0 && !isLoopbackHost(host)) {
-    throw new ConfigError(
-      `HOST=${host} would expose the GraphQL API to the network without authentication: set API_TOKENS, or listen on 127.0.0.1`,
-    );
-  }
   const webhookSecret = nonEmpty(env, 'WEBHOOK_SECRET');
   return {
     port: integer(env, 'PORT', 4000, 0, 65535),

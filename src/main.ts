@@ -50,6 +50,11 @@ try {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 } catch (error) {
+  // Some configuration can only be judged against the database (is any API key there?).
+  if (error instanceof ConfigError) {
+    process.stderr.write(`Configuration error: ${error.message}\n`);
+    process.exit(2);
+  }
   logger.error('server.start_failed', { error: describeError(error) });
   process.exit(1);
 }

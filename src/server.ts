@@ -6,7 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createOriginPolicy } from './access/origins.ts';
 import { createAuthenticator } from './access/principal.ts';
-import type { Config } from './config.ts';
+import { ConfigError, isLoopbackHost, type Config } from './config.ts';
+import { createKeyStore } from './access/keys.ts';
+import { createKeyWatch } from './access/keyWatch.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { createEventBus, type EventBus, type SubscriberLimits } from './events/eventBus.ts';
 import { attachWebSocket } from './graphql/websocket.ts';
@@ -73,13 +75,22 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       databaseIsUp: () => database.ping(1_000),
       onStored: (stored) => events.publishCallCompleted(stored.completed),
     });
-    const authenticate = createAuthenticator(config.apiTokens);
-    const origins = createOriginPolicy({ open: authenticate.open, corsOrigins: config.corsOrigins });
+    const keys = createKeyStore(database.prisma);
+    const authenticate = createAuthenticator({ apiTokens: config.apiTokens, keys });
+    const open = await authenticate.isOpen();
+    if (open && !isLoopbackHost(config.host)) {
+      throw new ConfigError(
+        `HOST=${config.host} would expose the GraphQL API to the network without authentication: set API_TOKENS or create an API key (npm run keys -- create ...), or listen on 127.0.0.1`,
+      );
+    }
+    const origins = createOriginPolicy({ open, corsOrigins: config.corsOrigins });
+    const keyWatch = createKeyWatch(keys, logger);
     const yoga = createGraphQL({
       prisma: database.prisma,
       events,
       authenticate,
       origins,
+      keyWatch,
       maxSseConnections: config.maxSseConnections,
       logger,
     });
@@ -93,10 +104,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
     const server = createServer(router);
     await listen(server, config.port, config.host);
+    keyWatch.start();
     // After listen: a port in use is reported once, by listen, not by the WebSocket server as well.
     const webSocket = attachWebSocket(server, GRAPHQL_PATH, yoga, {
       authenticate,
       origins,
+      keyWatch,
       maxConnections: config.maxWebSocketConnections,
       logger,
     });
@@ -118,6 +131,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         server.closeIdleConnections();
         await waitUntil(() => webhook.inFlight() === 0, DRAIN_TIMEOUT_MS);
         await waitUntil(() => events.eventsInFlight() === 0, EVENT_DRAIN_TIMEOUT_MS);
+        keyWatch.stop();
         await webSocket.close();
         server.closeAllConnections();
         await closed;

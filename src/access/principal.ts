@@ -1,31 +1,58 @@
 /**
- * Who is calling the API. Every transport (HTTP, SSE, WebSocket) turns its credentials into a Principal here, and
- * nothing is executed for a caller without one.
+ * Who is calling the API, and what they may do. Every transport (HTTP, SSE, WebSocket) turns its credentials into a
+ * Principal here, and nothing is executed for a caller without one.
+ *
+ * A bearer token is one of: an API key from the database (`cb_...`, with its scopes), one of API_TOKENS (every
+ * scope, as before scoped keys existed), or nothing at all while the API is open: no API_TOKENS and no key ever
+ * created (the configuration allows that on a loopback address only).
  */
+import { looksLikeKey, type KeyStore } from './keys.ts';
+import { SCOPES, effectiveScopes, type Scope } from './scopes.ts';
 import { bearerToken, tokenIsAccepted } from './tokens.ts';
 
 export interface Principal {
-  /** `open`: no API tokens are configured (loopback only); `api-token`: one of API_TOKENS. */
-  readonly kind: 'open' | 'api-token';
+  /** The key's name, `API_TOKENS` or `open`: for audit rows and logs. */
+  readonly name: string;
+  /** Set for a key from the database, whose revocation closes the caller's open subscriptions. */
+  readonly keyId?: string;
+  readonly scopes: ReadonlySet<Scope>;
 }
 
 export interface Authenticator {
   /** The caller for these credentials (the token of a Bearer header or of connection params), or null. */
-  (credentials: string | null): Principal | null;
-  /** True when no token is needed (no API tokens configured). */
-  readonly open: boolean;
+  (credentials: string | null): Promise<Principal | null>;
+  /** True while no token is needed: no API_TOKENS, and no key created yet. */
+  isOpen(): Promise<boolean>;
 }
 
-const OPEN: Principal = Object.freeze({ kind: 'open' });
-const API_TOKEN: Principal = Object.freeze({ kind: 'api-token' });
+const EVERY_SCOPE = effectiveScopes(SCOPES);
+const OPEN: Principal = Object.freeze({ name: 'open', scopes: EVERY_SCOPE });
+const API_TOKEN: Principal = Object.freeze({ name: 'API_TOKENS', scopes: EVERY_SCOPE });
 
-export function createAuthenticator(apiTokens: readonly string[]): Authenticator {
-  const open = apiTokens.length === 0;
-  const authenticate = (credentials: string | null) => {
-    if (open) return OPEN;
-    return tokenIsAccepted(credentials, apiTokens) ? API_TOKEN : null;
+/** How long "no key exists yet" is believed before the database is asked again. */
+const OPEN_CHECK_INTERVAL_MS = 1_000;
+
+export function createAuthenticator({ apiTokens, keys }: { apiTokens: readonly string[]; keys: KeyStore }): Authenticator {
+  let keysExist = false;
+  let checkedAt = 0;
+  const isOpen = async () => {
+    if (apiTokens.length > 0 || keysExist) return false;
+    if (Date.now() - checkedAt > OPEN_CHECK_INTERVAL_MS) {
+      // Once a key exists the API stays closed, even if every key is revoked later.
+      keysExist = await keys.anyExist();
+      checkedAt = Date.now();
+    }
+    return !keysExist;
   };
-  return Object.assign(authenticate, { open });
+  const authenticate = async (credentials: string | null): Promise<Principal | null> => {
+    if (credentials !== null && looksLikeKey(credentials)) {
+      const key = await keys.authenticate(credentials);
+      if (key) return { name: key.name, keyId: key.id, scopes: effectiveScopes(key.scopes) };
+    }
+    if (tokenIsAccepted(credentials, apiTokens)) return API_TOKEN;
+    return (await isOpen()) ? OPEN : null;
+  };
+  return Object.assign(authenticate, { isOpen });
 }
 
 /** The bearer token of an HTTP request, if any. */

@@ -10,6 +10,7 @@
  *   execution some other way finds nobody to run for.
  */
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
+import type { KeyWatch } from './keyWatch.ts';
 import type { OriginPolicy } from './origins.ts';
 import { CREDENTIALS_HINT, credentialsFromHeaders, type Authenticator, type Principal } from './principal.ts';
 
@@ -21,12 +22,14 @@ export interface AccessContext {
 export interface AccessOptions {
   authenticate: Authenticator;
   origins: OriginPolicy;
+  /** Ends the SSE streams of a key that is revoked or expires. */
+  keyWatch: KeyWatch;
 }
 
 const CORS_ALLOWED_HEADERS = 'authorization, content-type, accept, x-request-id';
 const CORS_MAX_AGE_SECONDS = '600';
 
-export function useAccess({ authenticate, origins }: AccessOptions): Plugin<AccessContext> {
+export function useAccess({ authenticate, origins, keyWatch }: AccessOptions): Plugin<AccessContext & { transport?: { name: string } }> {
   return {
     onRequest({ request, endResponse }) {
       const host = request.headers.get('host');
@@ -49,8 +52,8 @@ export function useAccess({ authenticate, origins }: AccessOptions): Plugin<Acce
       response.headers.set('access-control-allow-origin', origins.allowOriginHeader(origin));
       response.headers.append('vary', 'Origin');
     },
-    onParams({ request, context, setResult }) {
-      const principal = authenticate(credentialsFromHeaders(request.headers));
+    async onParams({ request, context, setResult }) {
+      const principal = await authenticate(credentialsFromHeaders(request.headers));
       if (principal) {
         (context as AccessContext).principal = principal;
         return;
@@ -61,9 +64,26 @@ export function useAccess({ authenticate, origins }: AccessOptions): Plugin<Acce
       if (!(args.contextValue as AccessContext).principal) setResultAndStopExecution({ errors: [unauthenticated(false)] });
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      if (!(args.contextValue as AccessContext).principal) setResultAndStopExecution({ errors: [unauthenticated(false)] });
+      const { principal, transport } = args.contextValue;
+      if (!principal) {
+        setResultAndStopExecution({ errors: [unauthenticated(false)] });
+        return;
+      }
+      // A WebSocket is watched as a whole by the WebSocket server; an SSE stream is its own connection.
+      if (transport?.name !== 'sse' || principal.keyId === undefined) return;
+      return {
+        onSubscribeResult({ result }) {
+          if (!isAsyncIterator(result)) return;
+          const unwatch = keyWatch.watch(principal, () => void result.return?.());
+          return { onEnd: unwatch };
+        },
+      };
     },
   };
+}
+
+function isAsyncIterator(value: unknown): value is AsyncIterator<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
 function unauthenticated(overHttp: boolean) {

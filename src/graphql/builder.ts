@@ -2,12 +2,16 @@
 import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { GraphQLError } from 'graphql';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import type { AccessContext } from '../access/useAccess.ts';
 import type { CallEventSource } from '../events/eventBus.ts';
 import type PrismaTypes from '../db/generated/pothos-types.ts';
 import { getDatamodel } from '../db/generated/pothos-types.ts';
 import { listSize } from '../limits/index.ts';
+import type { Scope } from '../access/scopes.ts';
+import { missingScope } from './scopes.ts';
 
 export interface Context extends AccessContext {
   readonly prisma: PrismaClient;
@@ -33,9 +37,27 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
   };
+  AuthScopes: Record<Scope, boolean>;
 }>({
   defaultFieldNullability: false,
-  plugins: [PrismaPlugin, RelayPlugin],
+  // Scope checks wrap resolvers before the other plugins do, so nothing runs for a caller without the scope.
+  plugins: [ScopeAuthPlugin, PrismaPlugin, RelayPlugin],
+  scopeAuth: {
+    // A subscription without the scope is refused when it starts, not at its first event.
+    authorizeOnSubscribe: true,
+    authScopes: ({ principal }) => {
+      const has = (scope: Scope) => principal?.scopes.has(scope) ?? false;
+      return { 'calls:read': has('calls:read'), 'transcripts:read': has('transcripts:read'), admin: has('admin') };
+    },
+    unauthorizedError: (_parent, _context, info, result) => {
+      const scope = missingScope(result.failure);
+      const field = `${info.parentType.name}.${info.fieldName}`;
+      return new GraphQLError(
+        scope ? `This API key lacks the "${scope}" scope, which ${field} needs` : `This API key may not read ${field}`,
+        { extensions: { code: 'FORBIDDEN', ...(scope ? { missingScope: scope } : {}) } },
+      );
+    },
+  },
   prisma: {
     // The client differs per server instance, so it is taken from the request context.
     client: (context) => context.prisma,
@@ -50,8 +72,12 @@ export const builder = new SchemaBuilder<{
     nodesOnConnection: true,
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
+    nodeQueryOptions: { authScopes: { 'calls:read': true } },
     // The cost limit counts one node per id asked for.
-    nodesQueryOptions: { extensions: listSize((args) => (Array.isArray(args.ids) ? args.ids.length : 0)) },
+    nodesQueryOptions: {
+      authScopes: { 'calls:read': true },
+      extensions: listSize((args) => (Array.isArray(args.ids) ? args.ids.length : 0)),
+    },
   },
 });
 

@@ -7,6 +7,7 @@ import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { KeyWatch } from '../access/keyWatch.ts';
 import type { OriginPolicy } from '../access/origins.ts';
 import { credentialsFromConnectionParams, type Authenticator, type Principal } from '../access/principal.ts';
 import { describeError, type Logger } from '../log.ts';
@@ -14,6 +15,8 @@ import type { GraphQLServerContext } from './yoga.ts';
 
 export interface WebSocketOptions {
   authenticate: Authenticator;
+  /** Closes the connections of a key that is revoked or expires. */
+  keyWatch: KeyWatch;
   origins: OriginPolicy;
   /** Authenticated connections allowed at once; as many more may be waiting to authenticate. */
   maxConnections: number;
@@ -62,8 +65,8 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
   const graphqlWs = useServer(
     {
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
-      onConnect: ({ connectionParams, extra }) => {
-        const principal = options.authenticate(credentialsFromConnectionParams(connectionParams));
+      onConnect: async ({ connectionParams, extra }) => {
+        const principal = await options.authenticate(credentialsFromConnectionParams(connectionParams));
         if (!principal) {
           extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden: send connectionParams {"authorization": "Bearer <token>"}');
           return false;
@@ -75,6 +78,10 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
         }
         principals.set(extra.socket, principal);
         authenticated += 1;
+        const unwatch = options.keyWatch.watch(principal, () =>
+          extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden: the API key was revoked or has expired'),
+        );
+        extra.socket.once('close', unwatch);
         return true;
       },
       execute: (args: any) => args.rootValue.execute(args),

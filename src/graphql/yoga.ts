@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createGraphQLError, createYoga, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import type { Authenticator } from '../access/principal.ts';
+import type { KeyWatch } from '../access/keyWatch.ts';
 import type { OriginPolicy } from '../access/origins.ts';
 import { useAccess } from '../access/useAccess.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
@@ -24,6 +25,7 @@ export interface GraphQLOptions {
   events: CallEventSource;
   authenticate: Authenticator;
   origins: OriginPolicy;
+  keyWatch: KeyWatch;
   /** Server-Sent Events streams allowed at once; more are answered 503. */
   maxSseConnections: number;
   logger: Logger;
@@ -90,7 +92,7 @@ export function createGraphQL(options: GraphQLOptions) {
     maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
     multipart: false,
     plugins: [
-      useAccess({ authenticate: options.authenticate, origins: options.origins }),
+      useAccess({ authenticate: options.authenticate, origins: options.origins, keyWatch: options.keyWatch }),
       useGraphiQLPage({ title: 'Callboard', defaultQuery: EXAMPLE_QUERY }),
       useOperationLimits(),
       useSseLimit(options.maxSseConnections),

@@ -36,7 +36,7 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
     }),
     endedByRaw: t.exposeString('endedBy', { nullable: true }),
     endReason: t.exposeString('endReason', { nullable: true, description: 'Open-ended: tool_end_call, voicemail, transfer, ...' }),
-    recordingUrl: t.exposeString('recordingUrl', { nullable: true }),
+    recordingUrl: t.exposeString('recordingUrl', { nullable: true, authScopes: { 'transcripts:read': true } }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     answeredAt: t.expose('answeredAt', { type: 'DateTime', nullable: true }),
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
@@ -48,8 +48,14 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
     }),
     handledByAi: t.exposeBoolean('handledByAi', { nullable: true }),
     handledByHuman: t.exposeBoolean('handledByHuman', { nullable: true }),
-    structuredOutput: t.expose('structuredOutput', { type: 'JSON', nullable: true, description: 'Data extracted from the call, keys chosen by the customer.' }),
+    structuredOutput: t.expose('structuredOutput', {
+      type: 'JSON',
+      nullable: true,
+      description: 'Data extracted from the call, keys chosen by the customer.',
+      authScopes: { 'transcripts:read': true },
+    }),
     transcript: t.relation('transcript', {
+      authScopes: { 'transcripts:read': true },
       description: 'The conversation, turn by turn.',
       query: { orderBy: { position: 'asc' } },
       // Not paged: the cost limit counts a long call's turns for it.
@@ -71,6 +77,11 @@ export const CallAttemptFilter = builder.inputType('CallAttemptFilter', {
   }),
 });
 export type CallAttemptFilterInput = typeof CallAttemptFilter.$inferInput;
+
+/** Searching transcripts reads them, so `transcriptContains` needs the scope that reading them needs. */
+export function attemptFilterScopes(filter: CallAttemptFilterInput | null | undefined) {
+  return filter?.transcriptContains ? { 'transcripts:read': true } : { 'calls:read': true };
+}
 
 /** The filter as Prisma conditions, for connections. `callAttemptSql` below must select the same rows. */
 export function callAttemptWhere(filter: CallAttemptFilterInput | null | undefined): Prisma.CallAttemptWhereInput {
@@ -140,6 +151,7 @@ function attemptOrder(orderBy: string | null | undefined): Prisma.CallAttemptOrd
 builder.queryFields((t) => ({
   callAttempt: t.prismaField({
     type: 'CallAttempt',
+    authScopes: { 'calls:read': true },
     nullable: true,
     description: 'A call attempt by its Revox id.',
     args: { revoxId: t.arg.string({ required: true }) },
@@ -147,6 +159,7 @@ builder.queryFields((t) => ({
   }),
   callAttempts: t.prismaConnection({
     type: 'CallAttempt',
+    authScopes: (_root, { filter }) => attemptFilterScopes(filter),
     cursor: 'id',
     description: 'Call attempts across all orders, most recently ended first unless `orderBy` says otherwise.',
     defaultSize: DEFAULT_PAGE_SIZE,

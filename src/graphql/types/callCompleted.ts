@@ -62,6 +62,7 @@ builder.subscriptionField('callCompleted', (t) =>
   t.field({
     type: CallCompletedEvent,
     description: 'Fires once for each call attempt newly stored as COMPLETED or ERROR, never for a duplicate delivery.',
+    authScopes: { 'calls:read': true },
     args: { filter: t.arg({ type: CallCompletedFilter }) },
     subscribe: (_root, args, { events, transport }) =>
       events.subscribeCallCompleted({ wanted: (event) => matches(event, args.filter), transport: transport.name, onOverflow: transport.cutOff }),

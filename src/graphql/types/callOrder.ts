@@ -89,6 +89,7 @@ function callOrderWhere(filter: typeof CallOrderFilter.$inferInput | null | unde
 builder.queryFields((t) => ({
   callOrder: t.prismaField({
     type: 'CallOrder',
+    authScopes: { 'calls:read': true },
     nullable: true,
     description: 'A call order by its Revox id.',
     args: { revoxId: t.arg.string({ required: true }) },
@@ -96,6 +97,7 @@ builder.queryFields((t) => ({
   }),
   callOrders: t.prismaConnection({
     type: 'CallOrder',
+    authScopes: { 'calls:read': true },
     cursor: 'id',
     description: 'Call orders, newest first unless `orderBy` says otherwise.',
     defaultSize: DEFAULT_PAGE_SIZE,

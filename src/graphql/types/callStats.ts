@@ -1,7 +1,7 @@
 /** Aggregates over call attempts, computed by PostgreSQL: no rows are loaded into the server. */
 import { Prisma, type PrismaClient } from '../../db/generated/prisma/client.ts';
 import { builder } from '../builder.ts';
-import { CallAttemptFilter, callAttemptSql, type CallAttemptFilterInput } from './callAttempt.ts';
+import { attemptFilterScopes, CallAttemptFilter, callAttemptSql, type CallAttemptFilterInput } from './callAttempt.ts';
 import { CallAttemptStatus, CallResult } from './enums.ts';
 
 interface Totals {
@@ -90,6 +90,7 @@ builder.queryField('callStats', (t) =>
   t.field({
     type: CallStats,
     args: { filter: t.arg({ type: CallAttemptFilter }) },
+    authScopes: (_root, { filter }) => attemptFilterScopes(filter),
     resolve: (_root, { filter }, { prisma }) => computeStats(prisma, filter),
   }),
 );

@@ -5,6 +5,9 @@ export const TranscriptMessage = builder.prismaNode('TranscriptMessage', {
   id: { field: 'id' },
   // No field leads back to the attempt: with one, a few nested transcripts multiplied into a huge response.
   description: 'One turn of a transcript.',
+  // Also reachable through node(id:), so the type itself needs the scope, not only CallAttempt.transcript.
+  authScopes: { 'transcripts:read': true },
+  runScopesOnType: true,
   fields: (t) => ({
     position: t.exposeInt('position', { description: 'Order in the conversation, from 0.' }),
     role: t.field({ type: TranscriptRole.ref, resolve: (message) => TranscriptRole.fromRaw(message.role) }),
