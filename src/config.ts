@@ -20,6 +20,10 @@ export interface Config {
   maxSseConnections: number;
   /** Origins whose pages may call the API (`*` for any); undefined: loopback pages in open mode, any with tokens. */
   corsOrigins: string[] | undefined;
+  /** Days after which transcripts, recording URLs and structured output are deleted; undefined: kept forever. */
+  retentionDays: number | undefined;
+  /** Days after which archived delivery bodies are deleted; undefined: `retentionDays`. */
+  archiveRetentionDays: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -55,12 +59,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxWebSocketConnections: integer(env, 'WS_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     maxSseConnections: integer(env, 'SSE_MAX_CONNECTIONS', 1_000, 1, 1_000_000),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
+    retentionDays: optionalInteger(env, 'RETENTION_DAYS', 1, 36_500),
+    archiveRetentionDays: optionalInteger(env, 'ARCHIVE_RETENTION_DAYS', 1, 36_500),
   };
 }
 
 function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const value = env[name]?.trim();
   return value === undefined || value === '' ? undefined : value;
+}
+
+function optionalInteger(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  return nonEmpty(env, name) === undefined ? undefined : integer(env, name, min, min, max);
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {

@@ -9,6 +9,7 @@ import { createAuthenticator } from './access/principal.ts';
 import { ConfigError, isLoopbackHost, type Config } from './config.ts';
 import { createKeyStore } from './access/keys.ts';
 import { createKeyWatch } from './access/keyWatch.ts';
+import { createRetention, type PurgeCounts } from './governance/retention.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { createEventBus, type EventBus, type SubscriberLimits } from './events/eventBus.ts';
 import { attachWebSocket } from './graphql/websocket.ts';
@@ -26,6 +27,8 @@ export interface RunningServer {
   database: Database;
   events: EventBus;
   webhookSecret: WebhookSecret;
+  /** Purges what is past its retention now (it also runs on a schedule); null when nothing is purged by age. */
+  purgeExpired(): Promise<PurgeCounts | null>;
   /** Webhook deliveries being received or stored right now. */
   inFlightDeliveries(): number;
   /** Stops accepting connections, lets in-flight requests finish, then closes the database. */
@@ -85,6 +88,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     }
     const origins = createOriginPolicy({ open, corsOrigins: config.corsOrigins });
     const keyWatch = createKeyWatch(keys, logger);
+    const retention = createRetention(database.prisma, config, logger);
     const yoga = createGraphQL({
       prisma: database.prisma,
       events,
@@ -105,6 +109,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const server = createServer(router);
     await listen(server, config.port, config.host);
     keyWatch.start();
+    retention.start();
     // After listen: a port in use is reported once, by listen, not by the WebSocket server as well.
     const webSocket = attachWebSocket(server, GRAPHQL_PATH, yoga, {
       authenticate,
@@ -124,6 +129,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       events,
       webhookSecret,
       inFlightDeliveries: webhook.inFlight,
+      purgeExpired: retention.runNow,
       async stop() {
         // Stop accepting, let deliveries being stored finish and their events go out, then close subscribers
         // (WebSocket with 1001; SSE streams end with their connections) and the database.
@@ -132,6 +138,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         await waitUntil(() => webhook.inFlight() === 0, DRAIN_TIMEOUT_MS);
         await waitUntil(() => events.eventsInFlight() === 0, EVENT_DRAIN_TIMEOUT_MS);
         keyWatch.stop();
+        await retention.stop();
         await webSocket.close();
         server.closeAllConnections();
         await closed;

@@ -16,6 +16,8 @@ describe('loadConfig', () => {
       maxWebSocketConnections: 10_000,
       maxSseConnections: 1_000,
       corsOrigins: undefined,
+      retentionDays: undefined,
+      archiveRetentionDays: undefined,
     });
   });
 
@@ -44,6 +46,8 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: 'https://app.example.com/path' }, /CORS_ORIGINS must list origins/],
     [{ CORS_ORIGINS: 'ftp://app.example.com' }, /CORS_ORIGINS must list origins/],
     [{ SSE_MAX_CONNECTIONS: '0' }, /SSE_MAX_CONNECTIONS must be a whole number from 1/],
+    [{ RETENTION_DAYS: '30d' }, /RETENTION_DAYS must be a whole number from 1 to 36500, got "30d"/],
+    [{ ARCHIVE_RETENTION_DAYS: '0' }, /ARCHIVE_RETENTION_DAYS must be a whole number from 1/],
   ])('rejects %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -55,6 +59,10 @@ describe('loadConfig', () => {
 
   it('accepts a short webhook secret (the server warns about it)', () => {
     expect(loadConfig({ WEBHOOK_SECRET: 'smoke-secret' }).webhookSecret).toBe('smoke-secret');
+  });
+
+  it('reads retention in days', () => {
+    expect(loadConfig({ RETENTION_DAYS: '90', ARCHIVE_RETENTION_DAYS: '7' })).toMatchObject({ retentionDays: 90, archiveRetentionDays: 7 });
   });
 
   it('reads CORS_ORIGINS as exact origins', () => {

@@ -83,3 +83,4 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({});
 builder.subscriptionType({});
+builder.mutationType({});

@@ -7,5 +7,7 @@ import './types/callAttempt.ts';
 import './types/transcriptMessage.ts';
 import './types/callStats.ts';
 import './types/callCompleted.ts';
+import './types/apiKey.ts';
+import './types/erasure.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

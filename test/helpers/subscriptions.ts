@@ -67,8 +67,11 @@ export async function subscribeSse(baseUrl: string, query: string, variables?: R
     signal: controller.signal,
   });
   const { results, push, next } = collector();
+  let streamEnded: () => void = () => {};
+  /** Resolves when the server ends the stream (or close() aborts it). */
+  const ended = new Promise<void>((resolve) => (streamEnded = resolve));
   if (response.ok && response.body) {
-    (async () => {
+    void (async () => {
       const decoder = new TextDecoder();
       let buffer = '';
       try {
@@ -85,9 +88,10 @@ export async function subscribeSse(baseUrl: string, query: string, variables?: R
       } catch {
         // Aborted by close().
       }
+      streamEnded();
     })();
   }
-  return { status: response.status, response, results, next, close: async () => controller.abort() };
+  return { status: response.status, response, results, next, ended, close: async () => controller.abort() };
 }
 
 /** Polls until `condition` holds; the test's timeout bounds the wait. */

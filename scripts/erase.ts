@@ -1,0 +1,20 @@
+/**
+ * npm run erase -- --phone <E.164> [--dry-run]
+ * Removes every call involving a phone number, and archived deliveries mentioning it, in one transaction; records an
+ * audit row (with a keyed hash of the number). --dry-run only counts.
+ */
+import { parseCommandLine, runCommand, UsageError } from '../src/cli.ts';
+import { eraseCalls } from '../src/governance/erasure.ts';
+
+const USAGE = 'Usage: npm run erase -- --phone <E.164 number, e.g. +33612345678> [--dry-run]';
+
+await runCommand(USAGE, async (database) => {
+  const { values, positionals } = parseCommandLine(process.argv.slice(2), {
+    phone: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  });
+  if (!values.phone || positionals.length > 0) throw new UsageError('erase needs --phone and nothing else.');
+  const result = await eraseCalls(database.prisma, { phoneNumber: values.phone, dryRun: values['dry-run'] ?? false, erasedBy: 'cli' });
+  const counts = `${result.callOrders} call orders, ${result.callAttempts} attempts, ${result.transcriptMessages} transcript messages, ${result.webhookDeliveries} archived deliveries`;
+  process.stdout.write(result.dryRun ? `Dry run: would erase ${counts}. Nothing was changed.\n` : `Erased ${counts}. The erasure is recorded in the audit table.\n`);
+});
