@@ -43,6 +43,14 @@ export class KeyError extends Error {
 
 const INFO = { id: true, name: true, keyPrefix: true, scopes: true, createdAt: true, expiresAt: true, lastUsedAt: true, revokedAt: true } as const;
 
+function scopesFrom(text: string): Scope[] {
+  try {
+    return parseScopes(text);
+  } catch (error) {
+    throw new KeyError((error as Error).message);
+  }
+}
+
 export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
@@ -58,7 +66,7 @@ export function createKeyStore(prisma: PrismaClient) {
       if (name === '' || name.length > MAX_NAME_LENGTH || /[\s,]/.test(name)) {
         throw new KeyError(`a key name is 1 to ${MAX_NAME_LENGTH} characters without spaces or commas, got ${JSON.stringify(input.name.slice(0, 40))}`);
       }
-      const scopes = typeof input.scopes === 'string' ? parseScopes(input.scopes) : [...new Set(input.scopes)];
+      const scopes = typeof input.scopes === 'string' ? scopesFrom(input.scopes) : [...new Set(input.scopes)];
       if (scopes.length === 0) throw new KeyError('a key needs at least one scope');
       const days = input.expiresInDays;
       if (days !== undefined && days !== null && (!Number.isInteger(days) || days < 1 || days > 3650)) {

@@ -1,0 +1,120 @@
+/**
+ * Erasure of a person's calls: the dry run counts and changes nothing; the erasure leaves nothing about the number in
+ * any text or JSON column of any table (archive bodies included), keeps the other people's calls, and writes an audit
+ * row with a keyed hash, never the number; deliveries arriving during or after it end in a consistent state.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKeyStore } from '../../src/access/keys.ts';
+import { phoneNumberHash } from '../../src/governance/erasure.ts';
+import { orderDelivery } from '../helpers/deliveries.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+const PERSON = '+33611112222';
+const OTHER = '+33633334444';
+let server: TestServer;
+let admin: string;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  admin = (await createKeyStore(server.database.prisma).create({ name: 'privacy-officer', scopes: ['admin'] })).key;
+});
+afterAll(() => server?.dispose());
+
+/** Every row of every table whose text or JSON columns mention `text`, as `table.column` names. */
+async function mentions(text: string): Promise<string[]> {
+  const columns = await server.database.prisma.$queryRaw<{ table_name: string; column_name: string }[]>`
+    SELECT table_name, column_name FROM information_schema.columns
+    WHERE table_schema = 'public' AND data_type IN ('text', 'jsonb', 'json', 'character varying', 'ARRAY')`;
+  const found: string[] = [];
+  for (const { table_name, column_name } of columns) {
+    const [row] = await server.database.prisma.$queryRawUnsafe<{ count: number }[]>(
+      `SELECT count(*)::int AS count FROM "${table_name}" WHERE "${column_name}"::text LIKE $1`,
+      `%${text}%`,
+    );
+    if (row!.count > 0) found.push(`${table_name}.${column_name}`);
+  }
+  return found;
+}
+
+const erase = (phoneNumber: string, dryRun: boolean, token = admin) =>
+  server.graphql(
+    'mutation($phone: String!, $dryRun: Boolean) { eraseCalls(phoneNumber: $phone, dryRun: $dryRun) { dryRun callOrders callAttempts transcriptMessages webhookDeliveries } }',
+    { phone: phoneNumber, dryRun },
+    token,
+  );
+
+describe('eraseCalls', () => {
+  it('counts in a dry run, then removes everything about the number, and audits it without the number', async () => {
+    // Two orders to the person (one over two attempts), one where the person only appears in metadata, a rejected
+    // delivery quoting the number, and another person's order.
+    for (const delivery of [
+      orderDelivery('call_person_1', [{ id: 'person_1a', turns: 3 }, { id: 'person_1b', turns: 4 }], 0, PERSON),
+      orderDelivery('call_person_1', [{ id: 'person_1a', turns: 3 }, { id: 'person_1b', turns: 4 }], 1, PERSON),
+      orderDelivery('call_person_2', [{ id: 'person_2a', turns: 2 }], 0, PERSON),
+    ]) {
+      expect((await server.deliver(delivery)).status).toBe(200);
+    }
+    const aboutPerson = orderDelivery('call_about_person', [{ id: 'about_a', turns: 2 }], 0, OTHER);
+    aboutPerson.call.metadata = { campaign: 'test', callback_number: PERSON } as any;
+    expect((await server.deliver(aboutPerson)).status).toBe(200);
+    const rejected = orderDelivery('call_person_bad', [{ id: 'person_bad_a' }], 0, PERSON);
+    (rejected.call as any).created_at = 'yesterday';
+    expect((await server.deliver(rejected)).status).toBe(422);
+    const other = orderDelivery('call_other', [{ id: 'other_a', turns: 2 }], 0, OTHER);
+    expect((await server.deliver(other)).status).toBe(200);
+    expect((await mentions(PERSON)).length).toBeGreaterThan(0);
+
+    const dryRun = (await erase(PERSON, true)).body.data.eraseCalls;
+    // 3 orders; 4 attempts; 3 + 4 + 2 + 2 turns; deliveries: 3 for the person's orders, 1 about them, 1 rejected.
+    expect(dryRun).toEqual({ dryRun: true, callOrders: 3, callAttempts: 4, transcriptMessages: 11, webhookDeliveries: 5 });
+    expect(await server.database.prisma.callOrder.count()).toBe(4);
+    expect(await server.database.prisma.erasure.count()).toBe(0);
+
+    const erased = (await erase(PERSON, false)).body.data.eraseCalls;
+    expect(erased).toEqual({ ...dryRun, dryRun: false });
+    expect(await mentions(PERSON)).toEqual([]);
+    // The other person's order is untouched, and so is its archived delivery.
+    expect((await server.database.prisma.callOrder.findMany({ select: { revoxId: true } })).map((o) => o.revoxId)).toEqual(['call_other']);
+    expect(await server.database.prisma.webhookDelivery.count({ where: { callRevoxId: 'call_other' } })).toBe(1);
+
+    const audit = (await server.graphql('{ erasures { erasedBy phoneNumberHash callOrders callAttempts transcriptMessages webhookDeliveries } }', undefined, admin)).body.data.erasures;
+    expect(audit).toEqual([
+      { erasedBy: 'privacy-officer', phoneNumberHash: await phoneNumberHash(server.database.prisma, PERSON), callOrders: 3, callAttempts: 4, transcriptMessages: 11, webhookDeliveries: 5 },
+    ]);
+    expect(audit[0].phoneNumberHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(audit)).not.toContain(PERSON.slice(1));
+
+    // Erasing again finds nothing; a later delivery is new data and is stored again.
+    expect((await erase(PERSON, false)).body.data.eraseCalls).toMatchObject({ callOrders: 0, webhookDeliveries: 0 });
+    expect((await server.deliver(orderDelivery('call_person_3', [{ id: 'person_3a' }], 0, PERSON))).status).toBe(200);
+    expect(await server.database.prisma.callOrder.count({ where: { toPhoneNumber: PERSON } })).toBe(1);
+  });
+
+  it('refuses a number that is not E.164, naming the problem', async () => {
+    const { body } = await erase('0612345678', true);
+    expect(body.errors[0]).toMatchObject({ message: expect.stringMatching(/E\.164/), extensions: { code: 'BAD_USER_INPUT' } });
+  });
+
+  it('while deliveries for the same number arrive, ends with each order either whole or gone', async () => {
+    const number = '+33655556666';
+    const attempts = Array.from({ length: 4 }, (_, index) => ({ id: `race_a${index}`, turns: 20 }));
+    const deliveries = attempts.map((_, upTo) => orderDelivery('call_race', attempts, upTo, number));
+    expect((await server.deliver(deliveries[0])).status).toBe(200);
+
+    const [erasure, ...answers] = await Promise.all([erase(number, false), ...deliveries.slice(1).map((delivery) => server.deliver(delivery))]);
+    expect(erasure.body.errors).toBeUndefined();
+    for (const answer of answers) expect(answer.status).toBe(200);
+
+    // Whatever the interleaving: no attempt without its order, no transcript without its attempt, and the order, if
+    // it exists, was stored after the erasure by a delivery that arrived after it.
+    const orphans = await server.database.prisma.$queryRaw<{ count: number }[]>`
+      SELECT ((SELECT count(*) FROM call_attempts a WHERE NOT EXISTS (SELECT 1 FROM call_orders o WHERE o.id = a.call_order_id))
+            + (SELECT count(*) FROM transcript_messages m WHERE NOT EXISTS (SELECT 1 FROM call_attempts a WHERE a.id = m.call_attempt_id)))::int AS count`;
+    expect(orphans[0]!.count).toBe(0);
+    const order = await server.database.prisma.callOrder.findUnique({ where: { revoxId: 'call_race' }, include: { attempts: { include: { transcript: true } } } });
+    for (const attempt of order?.attempts ?? []) expect(attempt.transcript).toHaveLength(20);
+    // Erasing once more leaves nothing.
+    await erase(number, false);
+    expect(await mentions(number)).toEqual([]);
+  });
+});
