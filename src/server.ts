@@ -15,6 +15,8 @@ import { createEventBus, type EventBus, type SubscriberLimits } from './events/e
 import { attachWebSocket } from './graphql/websocket.ts';
 import { createGraphQL, GRAPHQL_PATH } from './graphql/yoga.ts';
 import { healthRoute, readinessRoute } from './http/health.ts';
+import { metricsRoute } from './http/metrics.ts';
+import { createMetrics } from './metrics.ts';
 import { createRouter } from './http/router.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createWebhookRoute, WEBHOOK_PATH } from './webhook/route.ts';
@@ -55,7 +57,12 @@ const REDIS_CONNECT_TIMEOUT_MS = 5_000;
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onQuery: options.onQuery });
-  const events = createEventBus(config.redisUrl, logger, options.subscriberLimits);
+  const metrics = createMetrics();
+  const events = createEventBus(config.redisUrl, logger, {
+    limits: options.subscriberLimits,
+    onPublished: metrics.eventsPublished,
+    onDropped: metrics.eventsDropped,
+  });
   if (database.appliedMigrations.length > 0) {
     logger.info('database.migrated', { applied: database.appliedMigrations.join(',') });
   }
@@ -77,6 +84,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       logger,
       databaseIsUp: () => database.ping(1_000),
       onStored: (stored) => events.publishCallCompleted(stored.completed),
+      onAnswered: metrics.webhookAnswered,
     });
     const keys = createKeyStore(database.prisma);
     const authenticate = createAuthenticator({ apiTokens: config.apiTokens, keys });
@@ -97,6 +105,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       keyWatch,
       maxSseConnections: config.maxSseConnections,
       logger,
+      metrics,
     });
 
     const router = createRouter({
@@ -104,12 +113,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       [WEBHOOK_PATH]: webhook.handle,
       '/health': healthRoute,
       '/ready': readinessRoute(() => database.ping(2_000)),
+      '/metrics': metricsRoute(metrics, authenticate),
     });
 
     const server = createServer(router);
     await listen(server, config.port, config.host);
-    keyWatch.start();
-    retention.start();
     // After listen: a port in use is reported once, by listen, not by the WebSocket server as well.
     const webSocket = attachWebSocket(server, GRAPHQL_PATH, yoga, {
       authenticate,
@@ -118,6 +126,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       maxConnections: config.maxWebSocketConnections,
       logger,
     });
+    metrics.observe({
+      subscribers: events.subscribersByTransport,
+      webSocketConnections: webSocket.connections,
+      databasePool: database.poolStats,
+      redisConnected: events.redisConnected,
+    });
+    keyWatch.start();
+    retention.start();
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info('server.listening', { url, graphql: `${url}${GRAPHQL_PATH}`, database: database.kind });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/prisma/client.ts';
@@ -17,6 +18,8 @@ export interface Database {
   kind: 'embedded' | 'postgres';
   /** Migrations this start applied. */
   appliedMigrations: string[];
+  /** The connection pool's state (PostgreSQL server only; the embedded database has one connection). */
+  poolStats(): { total: number; idle: number; waiting: number } | null;
   /** Resolves when the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
@@ -43,7 +46,7 @@ const CONNECT_TIMEOUT_MS = 3_000;
 
 /** Opens the configured database and brings its schema up to date. */
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  const { adapter, kind, closeDriver } = options.databaseUrl
+  const { adapter, kind, closeDriver, pool } = options.databaseUrl
     ? postgresAdapter(options.databaseUrl)
     : await embeddedAdapter(options.dataDir);
 
@@ -68,6 +71,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     prisma,
     kind,
     appliedMigrations,
+    poolStats: () => (pool ? { total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount } : null),
     async ping(timeoutMs = 2_000) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<false>((resolve) => {
@@ -98,18 +102,21 @@ interface OpenedAdapter {
   adapter: SqlDriverAdapterFactory;
   kind: Database['kind'];
   closeDriver: () => Promise<void>;
+  pool?: pg.Pool;
 }
 
 function postgresAdapter(connectionString: string): OpenedAdapter {
-  const adapter = new PrismaPg({
+  // Our own pool, so that its use can be reported (metrics); PrismaPg leaves ending it to us.
+  const pool = new pg.Pool({
     connectionString,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     // A dead server must fail requests fast (503) instead of leaving them queued.
     query_timeout: 30_000,
     max: 10,
   });
-  // PrismaPg owns its pool and ends it on $disconnect.
-  return { adapter, kind: 'postgres', closeDriver: async () => {} };
+  // The same pg at run time; only the copies of @types/pg differ.
+  const adapter = new PrismaPg(pool as unknown as ConstructorParameters<typeof PrismaPg>[0]);
+  return { adapter, kind: 'postgres', closeDriver: () => pool.end(), pool };
 }
 
 async function embeddedAdapter(dataDir: string): Promise<OpenedAdapter> {

@@ -43,6 +43,10 @@ export interface EventBus {
   eventsInFlight(): number;
   /** Subscriptions currently listening on this instance. */
   subscriberCount(): number;
+  /** The same, by transport (websocket, sse). */
+  subscribersByTransport(): Record<string, number>;
+  /** Whether each Redis connection is ready; undefined without Redis. */
+  redisConnected(): { publish: boolean; subscribe: boolean } | undefined;
   /** Resolves once events can be published (at once in-process; with Redis, when connected or after `timeoutMs`). */
   ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
@@ -61,14 +65,26 @@ export interface SubscriberLimits {
 /** Above the most events one delivery can publish (its attempts), so a healthy subscriber survives any burst. */
 export const DEFAULT_SUBSCRIBER_LIMITS: SubscriberLimits = { maxQueuedEvents: 2_000, maxEventLagMs: 30_000 };
 
+export interface EventBusOptions {
+  limits?: SubscriberLimits;
+  /** Told how many events were published, and how many were thrown away with a subscriber cut off. */
+  onPublished?: (count: number) => void;
+  onDropped?: (count: number) => void;
+}
+
 const CHANNEL = 'callCompleted';
 
 /** The subscribers of one instance, and the events handed to them and not yet sent. */
-function localSubscribers(logger: Logger, limits: SubscriberLimits) {
-  const subscribers = new Set<{ queue: SubscriberQueue<CallCompletedPayload>; wanted: SubscribeOptions['wanted'] }>();
+function localSubscribers(logger: Logger, limits: SubscriberLimits, onDropped: (count: number) => void) {
+  const subscribers = new Set<{ queue: SubscriberQueue<CallCompletedPayload>; wanted: SubscribeOptions['wanted']; transport: string }>();
   let inFlight = 0;
   return {
     subscriberCount: () => subscribers.size,
+    subscribersByTransport() {
+      const counts: Record<string, number> = {};
+      for (const { transport } of subscribers) counts[transport] = (counts[transport] ?? 0) + 1;
+      return counts;
+    },
     eventsInFlight: () => inFlight,
     eventSent: () => {
       inFlight = Math.max(0, inFlight - 1);
@@ -76,6 +92,7 @@ function localSubscribers(logger: Logger, limits: SubscriberLimits) {
     subscribeCallCompleted({ wanted, onOverflow, transport }: SubscribeOptions) {
       const subscriber = {
         wanted,
+        transport,
         queue: createSubscriberQueue<CallCompletedPayload>({
           maxEvents: limits.maxQueuedEvents,
           maxLagMs: limits.maxEventLagMs,
@@ -83,6 +100,7 @@ function localSubscribers(logger: Logger, limits: SubscriberLimits) {
           onEnd: () => subscribers.delete(subscriber),
           onOverflow: (backlog) => {
             logger.warn('events.slow_subscriber', { transport, backlog, ...limits });
+            onDropped(backlog);
             onOverflow?.();
           },
         }),
@@ -105,16 +123,17 @@ function localSubscribers(logger: Logger, limits: SubscriberLimits) {
   };
 }
 
-export function createEventBus(
-  redisUrl: string | undefined,
-  logger: Logger,
-  limits: SubscriberLimits = DEFAULT_SUBSCRIBER_LIMITS,
-): EventBus {
-  const { dispatch, ...local } = localSubscribers(logger, limits);
+export function createEventBus(redisUrl: string | undefined, logger: Logger, options: EventBusOptions = {}): EventBus {
+  const { dispatch, ...local } = localSubscribers(logger, options.limits ?? DEFAULT_SUBSCRIBER_LIMITS, options.onDropped ?? (() => {}));
+  const published = options.onPublished ?? (() => {});
   if (!redisUrl) {
     return {
       ...local,
-      publishCallCompleted: (events) => events.forEach(dispatch),
+      redisConnected: () => undefined,
+      publishCallCompleted: (events) => {
+        published(events.length);
+        events.forEach(dispatch);
+      },
       ready: async () => true,
       close: async () => {},
     };
@@ -181,7 +200,9 @@ export function createEventBus(
         clearTimeout(timer);
       }
     },
+    redisConnected: () => ({ publish: publishClient.status === 'ready', subscribe: subscribeClient.status === 'ready' }),
     publishCallCompleted(events) {
+      published(events.length);
       for (const event of events) {
         publishClient.publish(CHANNEL, JSON.stringify(event)).catch((error: unknown) => {
           logger.error('events.publish_failed', { attemptId: event.attemptId, error: describeError(error) });

@@ -3,7 +3,7 @@
  * access control, limits on what one operation may ask for, and a log line for every unexpected error.
  */
 import type { IncomingMessage } from 'node:http';
-import { GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError, type DocumentNode } from 'graphql';
 import { createGraphQLError, createYoga, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import type { Authenticator } from '../access/principal.ts';
 import type { KeyWatch } from '../access/keyWatch.ts';
@@ -12,6 +12,7 @@ import { useAccess } from '../access/useAccess.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import type { CallEventSource } from '../events/eventBus.ts';
 import { describeError, type Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import { requestIdOf } from '../http/requestId.ts';
 import type { Context, Transport } from './builder.ts';
 import { useGraphiQLPage } from './graphiql.ts';
@@ -29,6 +30,7 @@ export interface GraphQLOptions {
   /** Server-Sent Events streams allowed at once; more are answered 503. */
   maxSseConnections: number;
   logger: Logger;
+  metrics: Metrics;
 }
 
 /** What the WebSocket server passes in for each operation; HTTP requests carry none of it. */
@@ -97,14 +99,53 @@ export function createGraphQL(options: GraphQLOptions) {
       useOperationLimits(),
       useSseLimit(options.maxSseConnections),
       useErrorLogging(options.logger),
-      useSentEventCount(options.events),
+      useOperationMetrics(options.metrics),
+      useSentEventCount(options.events, options.metrics),
     ],
   });
 }
 
-/** Tells the event bus when a subscription result has been produced, over WebSocket and SSE alike. */
-function useSentEventCount(events: CallEventSource): Plugin {
-  return { onSubscribe: () => ({ onSubscribeResult: () => ({ onNext: () => events.eventSent() }) }) };
+/** Tells the event bus (and the metrics) when a subscription result has been produced, over WebSocket and SSE alike. */
+function useSentEventCount(events: CallEventSource, metrics: Metrics): Plugin<Context> {
+  return {
+    onSubscribe: ({ args }) => ({
+      onSubscribeResult: () => ({
+        onNext: () => {
+          events.eventSent();
+          metrics.eventSent(args.contextValue.transport.name);
+        },
+      }),
+    }),
+  };
+}
+
+/** Counts operations by type, name and result, and times queries and mutations. */
+function useOperationMetrics(metrics: Metrics): Plugin<Context> {
+  const describe = (document: DocumentNode, operationName: string | null | undefined) => {
+    const operation = getOperationAST(document, operationName);
+    return { type: operation?.operation ?? 'unknown', name: operation?.name?.value ?? operationName };
+  };
+  return {
+    onExecute({ args }) {
+      const started = performance.now();
+      const { type, name } = describe(args.document, args.operationName);
+      return {
+        onExecuteDone({ result }) {
+          const failed = 'errors' in result && (result.errors?.length ?? 0) > 0;
+          metrics.graphqlOperation(type, name, failed ? 'error' : 'ok', (performance.now() - started) / 1000);
+        },
+      };
+    },
+    onSubscribe({ args }) {
+      const { type, name } = describe(args.document, args.operationName);
+      return {
+        onSubscribeResult({ result }) {
+          metrics.graphqlOperation(type, name, isAsyncIterableResult(result) ? 'ok' : 'error');
+        },
+        onSubscribeError: () => metrics.graphqlOperation(type, name, 'error'),
+      };
+    },
+  };
 }
 
 /** Caps the Server-Sent Events streams open at once (WebSocket connections have their own cap). */

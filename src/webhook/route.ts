@@ -23,6 +23,8 @@ export interface WebhookOptions {
   databaseIsUp: () => Promise<boolean>;
   /** Called after a delivery's transaction commits. */
   onStored?: (stored: StoredDelivery) => void;
+  /** Called for every answer, with its outcome (accepted, duplicate, or the error code), status and duration. */
+  onAnswered?: (outcome: string, status: number, seconds: number) => void;
 }
 
 export interface WebhookRoute {
@@ -61,7 +63,9 @@ function createWebhookHandler(options: WebhookOptions) {
     // A body left unread would keep the connection (and a graceful stop) waiting for bytes nobody reads.
     let bodyRead = false;
     const respond = (status: number, body: Record<string, unknown>, fields: Record<string, string | number | boolean | null> = {}) => {
-      logger.info('webhook.delivery', { requestId, status, durationMs: Math.round(performance.now() - started), ...fields });
+      const seconds = (performance.now() - started) / 1000;
+      logger.info('webhook.delivery', { requestId, status, durationMs: Math.round(seconds * 1000), ...fields });
+      options.onAnswered?.(String(fields.outcome ?? 'unknown'), status, seconds);
       const headers = new Headers(status === 503 ? { 'retry-after': '5' } : {});
       if (!bodyRead) headers.set('connection', 'close');
       return Response.json({ ...body, requestId }, { status, headers });
