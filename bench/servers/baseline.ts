@@ -81,7 +81,7 @@ const server = createServer(async (request, response) => {
     if (request.method === 'POST' && url.pathname === '/webhooks/revox') {
       const raw = await readBody(request);
       const orderId = await storeDelivery(raw, { 'content-type': request.headers['content-type'] });
-      return send(response, 200, JSON.stringify({ status: 'accepted', duplicate: false, callOrderId: orderId }));
+      return send(response, 200, JSON.stringify({ status: 'accepted', duplicate: false, callRevoxId: orderId }));
     }
     if (url.pathname === '/page') {
       const result = await pool.query(PAGE_SQL, [Number(url.searchParams.get('first') ?? 50)]);

@@ -13,7 +13,7 @@ import { createSubscriberQueue, type SubscriberQueue } from './subscriberQueue.t
 export interface CallCompletedPayload {
   attemptId: string;
   callOrderId: string;
-  callOrderRevoxId: string;
+  callRevoxId: string;
   /** The order's from and to numbers and the attempt's number. */
   phoneNumbers: string[];
   direction: string;

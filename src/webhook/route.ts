@@ -111,8 +111,8 @@ function createWebhookHandler(options: WebhookOptions) {
       const { stored } = result;
       return respond(
         200,
-        { status: 'accepted', duplicate: stored.duplicate, deliveryId: stored.deliveryId, callOrderId: result.callRevoxId, attempts: stored.attempts },
-        { outcome: stored.duplicate ? 'duplicate' : 'accepted', callOrderId: result.callRevoxId, attemptsCreated: stored.attempts.created, attemptsUpdated: stored.attempts.updated },
+        { status: 'accepted', duplicate: stored.duplicate, deliveryId: stored.deliveryId, callRevoxId: result.callRevoxId, attempts: stored.attempts },
+        { outcome: stored.duplicate ? 'duplicate' : 'accepted', callRevoxId: result.callRevoxId, attemptsCreated: stored.attempts.created, attemptsUpdated: stored.attempts.updated },
       );
     } catch (failure) {
       const cause = failure instanceof IngestFailure ? failure.cause : failure;

@@ -79,7 +79,7 @@ export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, en
         completed.push({
           attemptId: id,
           callOrderId: order.id,
-          callOrderRevoxId: delivery.order.revoxId,
+          callRevoxId: delivery.order.revoxId,
           phoneNumbers: [...new Set([order.fromPhoneNumber, order.toPhoneNumber, attempt.phoneNumber])],
           direction: order.direction,
           result: attempt.result,

@@ -16,7 +16,7 @@ describe('a valid delivery', () => {
     const delivery = fixture('outbound-attempt-2-human-completed');
     const response = await server.deliver(delivery);
     expect(response.status).toBe(200);
-    expect(response.body).toMatchObject({ status: 'accepted', duplicate: false, callOrderId: delivery.call.id, attempts: { created: 2 } });
+    expect(response.body).toMatchObject({ status: 'accepted', duplicate: false, callRevoxId: delivery.call.id, attempts: { created: 2 } });
     expect(response.headers.get('x-request-id')).toBeTruthy();
 
     const order = await storedOrder(server, delivery.call.id);

@@ -18,7 +18,7 @@ type Filter = typeof CallCompletedFilter.$inferInput;
 
 function matches(event: CallCompletedPayload, wanted: Filter | null | undefined): boolean {
   if (!wanted) return true;
-  if (wanted.callOrderRevoxId && event.callOrderRevoxId !== wanted.callOrderRevoxId) return false;
+  if (wanted.callOrderRevoxId && event.callRevoxId !== wanted.callOrderRevoxId) return false;
   if (wanted.phoneNumber && !event.phoneNumbers.includes(wanted.phoneNumber)) return false;
   if (wanted.direction && !wanted.direction.includes(CallDirection.fromRaw(event.direction))) return false;
   if (wanted.result && (event.result === null || !wanted.result.includes(CallResult.fromRaw(event.result)))) return false;
