@@ -7,5 +7,6 @@ import './types/callAttempt.ts';
 import './types/transcriptMessage.ts';
 import './types/callStats.ts';
 import './types/callCompleted.ts';
+import './types/syncStatus.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

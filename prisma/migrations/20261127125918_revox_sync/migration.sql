@@ -12,6 +12,7 @@ CREATE TABLE "revox_sync_runs" (
     "finished_at" TIMESTAMPTZ(3),
     "since" TIMESTAMPTZ(3),
     "next_page" INTEGER NOT NULL DEFAULT 0,
+    "page_size" INTEGER,
     "seen" INTEGER NOT NULL DEFAULT 0,
     "stored" INTEGER NOT NULL DEFAULT 0,
     "unchanged" INTEGER NOT NULL DEFAULT 0,
