@@ -6,6 +6,7 @@
  * and 5xx, as Revox's own SDKs do, waiting what `Retry-After` asks (up to a cap). Errors name their cause; none
  * carries the API key, which travels only in the Authorization header.
  */
+import type { Config } from '../config.ts';
 import { isJsonObject, type JsonObject } from '../webhook/json.ts';
 
 export interface RevoxClientOptions {
@@ -79,6 +80,18 @@ export class RevoxResponseError extends RevoxError {
 const RETRIED_STATUSES = new Set([408, 409, 429]);
 /** How much of an unexpected answer an error quotes. */
 const QUOTED_BODY_LENGTH = 200;
+
+/** The client the configuration describes. */
+export function revoxClientFromConfig(config: Config, apiKey: string): RevoxClient {
+  return createRevoxClient({
+    apiKey,
+    baseUrl: config.revoxBaseUrl,
+    retrievePath: config.revoxRetrievePath,
+    searchPath: config.revoxSearchPath,
+    searchMethod: config.revoxSearchMethod,
+    timeoutMs: config.revoxTimeoutMs,
+  });
+}
 
 export function createRevoxClient(options: RevoxClientOptions): RevoxClient {
   const retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };

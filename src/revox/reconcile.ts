@@ -13,7 +13,7 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { StoredDelivery } from '../webhook/store.ts';
-import { createRevoxClient, RevoxError, RevoxNotFoundError, sleep, type RevoxClient } from './client.ts';
+import { revoxClientFromConfig, RevoxError, RevoxNotFoundError, sleep, type RevoxClient } from './client.ts';
 import { ingestCall } from './ingestCall.ts';
 import { claimRun, finishRun, pruneReconcileRuns, recordProgress, type CallFailure, type RunCounts } from './runs.ts';
 
@@ -52,14 +52,7 @@ export function reconcilerFromConfig(
     prisma,
     logger,
     onStored,
-    client: createRevoxClient({
-      apiKey: config.revoxApiKey,
-      baseUrl: config.revoxBaseUrl,
-      retrievePath: config.revoxRetrievePath,
-      searchPath: config.revoxSearchPath,
-      searchMethod: config.revoxSearchMethod,
-      timeoutMs: config.revoxTimeoutMs,
-    }),
+    client: revoxClientFromConfig(config, config.revoxApiKey),
     intervalMs: config.revoxReconcileIntervalMs,
     staleAfterMs: config.revoxReconcileStaleAfterMs,
     maxPerMinute: config.revoxReconcileMaxPerMinute,

@@ -35,6 +35,8 @@ export interface SyncProgress extends RunCounts {
   page: number;
   /** What search reported: an upper bound of what the run reads. */
   totalCount: number;
+  /** Calls seen by this process (the counts include those of the runs it resumes). */
+  seenThisRun: number;
 }
 
 export interface SyncSummary extends RunCounts {
@@ -68,6 +70,7 @@ export async function runSync(prisma: PrismaClient, client: RevoxClient, options
   const counts: RunCounts = { seen: run.seen, stored: run.stored, unchanged: run.unchanged, healed: run.healed, failed: run.failed };
   const failures = [...(run.failures as unknown as CallFailure[])];
   let page = run.nextPage;
+  const seenBefore = run.seen;
   const summary = (status: SyncSummary['status'], lastError: string | null, authFailed = false): SyncSummary => ({
     runId: run.id,
     resumed,
@@ -101,7 +104,7 @@ export async function runSync(prisma: PrismaClient, client: RevoxClient, options
       }
       page += 1;
       await recordProgress(prisma, run.id, { ...counts, failures, nextPage: page });
-      options.onProgress?.({ runId: run.id, resumed, page: page - 1, totalCount, ...counts });
+      options.onProgress?.({ runId: run.id, resumed, page: page - 1, totalCount, seenThisRun: counts.seen - seenBefore, ...counts });
       const lastPage = calls.length === 0 || (page - options.firstPage) * options.pageSize >= totalCount;
       if (reachedSince || lastPage) break;
     }
@@ -114,4 +117,11 @@ export async function runSync(prisma: PrismaClient, client: RevoxClient, options
   }
   await finishRun(prisma, run.id, 'completed', null);
   return summary('completed', null);
+}
+
+/** 0: everything imported; 1: some calls failed, or the run stopped on an error; 3: Revox refused the key; 130: Ctrl-C. */
+export function syncExitCode(summary: SyncSummary): number {
+  if (summary.authFailed) return 3;
+  if (summary.status === 'interrupted') return 130;
+  return summary.status === 'completed' && summary.failed === 0 ? 0 : 1;
 }
