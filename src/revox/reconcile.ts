@@ -6,8 +6,8 @@
  *
  * Bounded: calls are read at most `maxPerMinute` a minute, and a run reads no more than that rate allows until the
  * next run. Only one instance reconciles at a time (the lease of runs.ts). "News" is the latest archived delivery for
- * the order, a reconciliation's own read included, so an order Revox has not moved on is re-read once per
- * `staleAfterMs`, not at every run.
+ * the order, a reconciliation's own read included (a failed read too, through the run's failures), so an order Revox
+ * has not moved on is re-read once per `staleAfterMs`, not at every run.
  */
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
@@ -82,6 +82,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         AND o.is_cancelled IS NOT TRUE
         AND (o.status IS NULL OR o.status <> ALL(${FINISHED_ORDER_STATUSES}::text[]))
         AND (news.at < ${staleBefore} OR (o.next_call_at < now() AND news.at < o.next_call_at))
+        -- A read that failed (Revox no longer has the call) is news too: not again before the threshold.
+        AND NOT EXISTS (
+          SELECT 1 FROM revox_sync_runs r CROSS JOIN LATERAL jsonb_array_elements(r.failures) failure
+          WHERE r.kind = 'reconcile' AND r.started_at >= ${staleBefore} AND failure->>'revoxId' = o.revox_id
+        )
       ORDER BY news.at ASC
       LIMIT ${perRun}`;
     return rows.map((row) => row.revoxId);
