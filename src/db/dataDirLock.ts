@@ -68,11 +68,16 @@ async function readOwner(file: string): Promise<LockOwner | null> {
 
 /** Whether the owner still runs. A lock from another host (a shared folder) is respected: its pid cannot be checked. */
 function holds(owner: LockOwner): boolean {
-  if (owner.host !== hostname()) return true;
+  return owner.host !== hostname() || processIsRunning(owner.pid);
+}
+
+/** Whether a process with this pid runs on this machine. */
+export function processIsRunning(pid: number): boolean {
   try {
-    process.kill(owner.pid, 0);
+    process.kill(pid, 0);
     return true;
   } catch (error) {
+    // EPERM: it runs, under another user.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -10,8 +10,8 @@
  * which the embedded database (one connection) cannot spare.
  */
 import { hostname } from 'node:os';
-import type { PrismaClient } from '../db/generated/prisma/client.ts';
-import type { RevoxSyncRun } from '../db/generated/prisma/client.ts';
+import { processIsRunning } from '../db/dataDirLock.ts';
+import type { PrismaClient, RevoxSyncRun } from '../db/generated/prisma/client.ts';
 
 export type RunKind = 'sync' | 'reconcile';
 export type RunStatus = 'running' | 'completed' | 'failed' | 'interrupted';
@@ -128,16 +128,6 @@ export async function pruneReconcileRuns(prisma: PrismaClient): Promise<void> {
 function isAlive(run: RevoxSyncRun): boolean {
   const separator = run.owner.lastIndexOf(':');
   const [host, pid] = [run.owner.slice(0, separator), Number(run.owner.slice(separator + 1))];
-  if (host === hostname() && Number.isInteger(pid) && !processExists(pid)) return false;
+  if (host === hostname() && Number.isInteger(pid) && !processIsRunning(pid)) return false;
   return Date.now() - run.heartbeatAt.getTime() < LEASE_MS;
-}
-
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

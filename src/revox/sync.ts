@@ -11,7 +11,7 @@ import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError } from '../log.ts';
 import { parseTimestamp } from '../webhook/timestamps.ts';
 import type { StoredDelivery } from '../webhook/store.ts';
-import { RevoxAuthError, type RevoxClient } from './client.ts';
+import { RevoxAuthError, RevoxError, type RevoxClient } from './client.ts';
 import { callLabel, ingestCall } from './ingestCall.ts';
 import { claimRun, finishRun, recordProgress, type CallFailure, type RunCounts } from './runs.ts';
 
@@ -110,7 +110,7 @@ export async function runSync(prisma: PrismaClient, client: RevoxClient, options
     }
   } catch (error) {
     const interrupted = options.signal?.aborted === true;
-    const lastError = interrupted ? 'interrupted' : error instanceof Error && error.name.startsWith('Revox') ? error.message : describeError(error);
+    const lastError = interrupted ? 'interrupted' : error instanceof RevoxError ? error.message : describeError(error);
     const status = interrupted ? 'interrupted' : 'failed';
     await finishRun(prisma, run.id, status, lastError);
     return summary(status, lastError, error instanceof RevoxAuthError);

@@ -2,8 +2,11 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
 import { backend, createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { redisServerPath, startRedis } from '../helpers/redis.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { waitFor } from '../helpers/subscriptions.ts';
 import { FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
 
 let revox: FakeRevox;
@@ -112,5 +115,26 @@ describe('npm run sync', () => {
       syncStatus: { lastSync: { status: 'COMPLETED', seen: 21, stored: 20, failed: 1, since: '2026-10-01T00:00:00.000Z' } },
     });
     expect(server.logs.join('\n')).not.toContain(FAKE_API_KEY);
+  });
+
+  it.skipIf(!redisServerPath)('with REDIS_URL, publishes the completions it imports where running servers listen', async () => {
+    const redis = await startRedis();
+    const listener = new Redis(redis.url);
+    try {
+      const published: string[] = [];
+      listener.on('message', (_channel: string, message: string) => published.push(JSON.parse(message).callOrderRevoxId));
+      await listener.subscribe('callCompleted');
+      await server?.stop();
+      server = undefined;
+      for (let i = 0; i < 3; i += 1) revox.put(restCall(`call_redis_${i}`, [{ id: `att_redis_${i}` }], 0, { createdAt: new Date(Date.UTC(2026, 10, 1, i)) }));
+
+      const run = await sync(['--since', '2026-11-01'], { REDIS_URL: redis.url });
+      expect(run.code).toBe(0);
+      await waitFor(() => published.length >= 3);
+      expect(published.sort()).toEqual(['call_redis_0', 'call_redis_1', 'call_redis_2']);
+    } finally {
+      listener.disconnect();
+      await redis.stop();
+    }
   });
 });

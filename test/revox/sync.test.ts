@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRevoxClient } from '../../src/revox/client.ts';
 import { runSync, type SyncOptions } from '../../src/revox/sync.ts';
+import { replayArchived } from '../../src/webhook/replay.ts';
 import { orderDeliveries } from '../helpers/deliveries.ts';
 import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
 import { FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
@@ -160,6 +161,11 @@ describe('npm run sync: importing history', () => {
     ]);
     const archived = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { callRevoxId: 'mixed_broken' } });
     expect(archived).toMatchObject({ source: 'sync', outcome: 'rejected', httpStatus: 422 });
+    // A replay goes through the same pipeline and keeps saying where the delivery came from.
+    expect(await replayArchived(server.database.prisma, 'not-accepted')).toMatchObject({ replayed: 1, stillRejected: 1 });
+    const replayed = await server.database.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: archived.id } });
+    expect(replayed).toMatchObject({ source: 'sync', outcome: 'rejected' });
+    expect(replayed.replayedAt).toBeInstanceOf(Date);
   });
 });
 
