@@ -161,13 +161,13 @@ export function createRevoxClient(options: RevoxClientOptions): RevoxClient {
 
     async searchCalls(page, pageSize, signal) {
       const method = options.searchMethod;
-      const order = { page, page_size: pageSize, sort_by: 'created_at', sort_direction: 'desc' } as const;
+      const paging = { page: String(page), page_size: String(pageSize), sort_by: 'created_at', sort_direction: 'desc' };
       let answer: unknown;
       try {
         answer =
           method === 'GET'
-            ? await request('GET', options.searchPath, new URLSearchParams(Object.entries(order).map(([k, v]) => [k, String(v)])), undefined, signal)
-            : await request('POST', options.searchPath, null, { ...NO_FILTERS, ...order }, signal);
+            ? await request('GET', options.searchPath, new URLSearchParams(paging), undefined, signal)
+            : await request('POST', options.searchPath, null, { ...NO_FILTERS, ...paging, page, page_size: pageSize }, signal);
       } catch (error) {
         if (error instanceof RevoxNotFoundError) {
           throw new RevoxNotFoundError(

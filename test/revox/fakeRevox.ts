@@ -7,6 +7,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { orderDelivery, type AttemptSpec } from '../helpers/deliveries.ts';
 
+const SEARCH_ARRAYS = ['assignee_ids', 'assistant_ids', 'campaign_ids', 'directions', 'from_phone_numbers', 'outcomes', 'results', 'statuses'];
+const SEARCH_REQUIRED = [...SEARCH_ARRAYS, 'page', 'page_size'];
+
 export const FAKE_API_KEY = 'sk_test_fake_revox_key_0123456789';
 
 export interface RecordedRequest {
@@ -83,6 +86,13 @@ export async function startFakeRevox(apiKey = FAKE_API_KEY): Promise<FakeRevox> 
       return answer(response, fault.status, { error: `fault ${fault.status}` });
     }
 
+    if (isSearch && request.method === 'POST') {
+      // The fields Revox's SDK marks required (§2.2); an empty array means no filter.
+      const missing = SEARCH_REQUIRED.find((field) => body[field] === undefined);
+      if (missing) return answer(response, 422, { error: `${missing} is required` });
+      const filtered = SEARCH_ARRAYS.find((field) => !Array.isArray(body[field]) || body[field].length > 0);
+      if (filtered) return answer(response, 422, { error: `the fake implements no filter, got ${filtered}` });
+    }
     if (isSearch && (request.method === 'POST' || request.method === 'GET')) {
       const size = Number(body.page_size ?? 10);
       const sorted = [...calls.values()].sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
