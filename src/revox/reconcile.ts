@@ -62,6 +62,14 @@ export function reconcilerFromConfig(
 /** Order statuses after which Revox does nothing more for the order, whatever `is_completed` says. */
 const FINISHED_ORDER_STATUSES = ['completed', 'cancelled', 'errored'];
 
+/**
+ * The re-read brought what the webhooks missed: an attempt not stored before, or one that has finished since. A
+ * change of equal version (the REST copy's extra fields winning the content-hash tie-break) is stored, not healed.
+ */
+function movedOn(stored: StoredDelivery): boolean {
+  return stored.attempts.created > 0 || stored.completed.length > 0;
+}
+
 export function createReconciler(options: ReconcilerOptions): Reconciler {
   const { prisma, client, logger } = options;
   const gapMs = 60_000 / options.maxPerMinute;
@@ -112,7 +120,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
             failures.push({ revoxId, error: outcome.error });
           } else {
             counts[outcome.kind] += 1;
-            if (outcome.kind === 'stored') counts.healed += 1;
+            if (movedOn(outcome.stored)) counts.healed += 1;
             options.onStored(outcome.stored);
           }
         } catch (error) {

@@ -106,6 +106,9 @@ export async function startFakeRevox(apiKey = FAKE_API_KEY): Promise<FakeRevox> 
     return answer(response, 404, { error: 'Not found' });
   }
 
+  // The tests' database shares this event loop and can keep it busy for seconds while a page is stored; with Node's
+  // 5 s default the fake would close a kept-alive connection just as the client reuses it.
+  server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return Object.assign(fake, {

@@ -22,7 +22,7 @@ const SyncRun = builder.objectRef<RevoxSyncRun>('SyncRun').implement({
     seen: t.exposeInt('seen', { description: 'Calls read from Revox.' }),
     stored: t.exposeInt('stored', { description: 'Calls that changed stored data.' }),
     unchanged: t.exposeInt('unchanged', { description: 'Calls already stored as they are (or in a newer state).' }),
-    healed: t.exposeInt('healed', { description: 'Reconcile only: stuck orders that the re-read moved on.' }),
+    healed: t.exposeInt('healed', { description: 'Reconcile only: stuck orders the re-read moved on (a new attempt, or one finished since).' }),
     failed: t.exposeInt('failed', { description: 'Calls that could not be read or stored.' }),
     lastError: t.exposeString('lastError', { nullable: true }),
   }),
