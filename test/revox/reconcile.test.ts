@@ -99,7 +99,7 @@ describe('which orders, how many, and only one at a time', () => {
           retrievePath: '/call/{id}',
           searchPath: '/call/search',
           searchMethod: 'POST',
-          timeoutMs: 5_000,
+          timeoutMs: 30_000,
           retry: { maxRetries: 0 },
         }),
         logger: createLogger(() => {}),

@@ -28,8 +28,9 @@ const client = () =>
     retrievePath: '/call/{id}',
     searchPath: '/call/search',
     searchMethod: 'POST',
-    timeoutMs: 5_000,
-    retry: { maxRetries: 1, baseDelayMs: 5 },
+    // Generous: the whole suite shares two cores, and this process's database can keep the fake waiting.
+    timeoutMs: 30_000,
+    retry: { maxRetries: 2, baseDelayMs: 5 },
   });
 
 const sync = (options: Partial<SyncOptions> = {}) =>
@@ -107,7 +108,7 @@ describe('npm run sync: importing history', () => {
     revox.lasting = { status: 500, only: 'search', page: 2 };
     const failed = await sync({ pageSize: 50 });
     expect(failed).toMatchObject({ status: 'failed', resumed: true, seen: 100, stored: 100 });
-    expect(failed.lastError).toBe('Revox did not answer POST /call/search after 2 tries (last: HTTP 500)');
+    expect(failed.lastError).toBe('Revox did not answer POST /call/search after 3 tries (last: HTTP 500)');
     const status = await server.graphql('{ syncStatus { lastSync { status lastError } } }');
     expect(status.body.data.syncStatus.lastSync).toEqual({ status: 'FAILED', lastError: failed.lastError });
 
