@@ -24,6 +24,26 @@ export interface Config {
   retentionDays: number | undefined;
   /** Days after which archived delivery bodies are deleted; undefined: `retentionDays`. */
   archiveRetentionDays: number | undefined;
+  /** Revox's REST API key: unset, `npm run sync` refuses to run and there is no reconciliation. Never logged. */
+  revoxApiKey: string | undefined;
+  /** Where Revox's REST API is, without a trailing slash. */
+  revoxBaseUrl: string;
+  /** Path of `retrieve`, with `{id}` where the call's id goes. */
+  revoxRetrievePath: string;
+  /** Path of `search` (not confirmed by Revox's documentation, hence configurable). */
+  revoxSearchPath: string;
+  revoxSearchMethod: 'POST' | 'GET';
+  /** Number of the first search page: 0 or 1 (Revox's documentation says both). */
+  revoxSearchFirstPage: 0 | 1;
+  revoxSearchPageSize: number;
+  /** How long one request to Revox may take before it is abandoned (and retried). */
+  revoxTimeoutMs: number;
+  /** How often the server re-reads stuck orders from Revox; 0: never. */
+  revoxReconcileIntervalMs: number;
+  /** An order not completed and not heard of for this long is re-read. */
+  revoxReconcileStaleAfterMs: number;
+  /** The reconciliation reads at most this many calls a minute. */
+  revoxReconcileMaxPerMinute: number;
 }
 
 export class ConfigError extends Error {
@@ -31,6 +51,9 @@ export class ConfigError extends Error {
 }
 
 const MIB = 1024 * 1024;
+
+/** Revox's documented base URL (docs/revox-sync.md). */
+export const REVOX_DEFAULT_BASE_URL = 'https://www.getrevox.com/api';
 
 export function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
@@ -61,7 +84,69 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     retentionDays: optionalInteger(env, 'RETENTION_DAYS', 1, 36_500),
     archiveRetentionDays: optionalInteger(env, 'ARCHIVE_RETENTION_DAYS', 1, 36_500),
+    revoxApiKey: revoxApiKey(env),
+    revoxBaseUrl: (url(env, 'REVOX_BASE_URL', ['https:', 'http:']) ?? REVOX_DEFAULT_BASE_URL).replace(/\/+$/, ''),
+    revoxRetrievePath: urlPath(env, 'REVOX_RETRIEVE_PATH', '/call/{id}', true),
+    revoxSearchPath: urlPath(env, 'REVOX_SEARCH_PATH', '/call/search', false),
+    revoxSearchMethod: oneOf(env, 'REVOX_SEARCH_METHOD', ['POST', 'GET'] as const, 'POST'),
+    revoxSearchFirstPage: oneOf(env, 'REVOX_SEARCH_FIRST_PAGE', ['0', '1'] as const, '0') === '1' ? 1 : 0,
+    revoxSearchPageSize: integer(env, 'REVOX_SEARCH_PAGE_SIZE', 100, 1, 1_000),
+    revoxTimeoutMs: duration(env, 'REVOX_TIMEOUT', '60s', { minMs: 1_000, zero: 'refused' }),
+    revoxReconcileIntervalMs: duration(env, 'REVOX_RECONCILE_INTERVAL', '10m', { minMs: 1_000, zero: 'off' }),
+    revoxReconcileStaleAfterMs: duration(env, 'REVOX_RECONCILE_STALE_AFTER', '30m', { minMs: 0, zero: 'allowed' }),
+    revoxReconcileMaxPerMinute: integer(env, 'REVOX_RECONCILE_MAX_PER_MINUTE', 60, 1, 6_000),
   };
+}
+
+function revoxApiKey(env: NodeJS.ProcessEnv): string | undefined {
+  const key = nonEmpty(env, 'REVOX_API_KEY');
+  // It goes in an Authorization header; never echo it.
+  if (key !== undefined && !/^[\x21-\x7e]+$/.test(key)) {
+    throw new ConfigError('REVOX_API_KEY must be printable ASCII without spaces (the key as shown by Revox)');
+  }
+  return key;
+}
+
+const DURATION = /^(\d+)(ms|s|m|h)$/;
+const DURATION_UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+
+const MAX_DURATION_MS = 7 * 24 * 3_600_000;
+
+/** A duration such as `30s`, `10m` or `1h` (also `ms`), in milliseconds, from `minMs` to a week; or `0` if `zero` allows. */
+function duration(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: string,
+  { minMs, zero }: { minMs: number; zero: 'off' | 'allowed' | 'refused' },
+): number {
+  const raw = nonEmpty(env, name) ?? fallback;
+  if (raw === '0' && zero !== 'refused') return 0;
+  const match = DURATION.exec(raw);
+  const ms = match ? Number(match[1]) * DURATION_UNIT_MS[match[2] as keyof typeof DURATION_UNIT_MS] : NaN;
+  if (!Number.isSafeInteger(ms) || ms < minMs || ms > MAX_DURATION_MS) {
+    const range = `from ${minMs / 1000}s to 168h${zero === 'off' ? ', or 0 to turn it off' : zero === 'allowed' ? ', or 0' : ''}`;
+    throw new ConfigError(`${name} must be a duration such as 30s, 10m or 1h (${range}), got "${raw}"`);
+  }
+  return ms;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = nonEmpty(env, name) ?? fallback;
+  const value = allowed.find((candidate) => candidate === raw.toUpperCase());
+  if (value === undefined) throw new ConfigError(`${name} must be ${allowed.join(' or ')}, got "${raw}"`);
+  return value;
+}
+
+/** A path on the Revox API such as `/call/search`; with `withId`, it must hold `{id}`. */
+function urlPath(env: NodeJS.ProcessEnv, name: string, fallback: string, withId: boolean): string {
+  const raw = nonEmpty(env, name) ?? fallback;
+  if (!/^\/[\w\-./{}]*$/.test(raw) || raw.includes('..')) {
+    throw new ConfigError(`${name} must be a path such as ${fallback}, got "${raw}"`);
+  }
+  if (withId !== raw.includes('{id}')) {
+    throw new ConfigError(`${name} must ${withId ? '' : 'not '}contain {id}, got "${raw}"`);
+  }
+  return raw;
 }
 
 function nonEmpty(env: NodeJS.ProcessEnv, name: string): string | undefined {

@@ -19,8 +19,10 @@ import { metricsRoute } from './http/metrics.ts';
 import { createMetrics } from './metrics.ts';
 import { createRouter } from './http/router.ts';
 import { createLogger, type Logger } from './log.ts';
+import { reconcilerFromConfig } from './revox/reconcile.ts';
 import { createWebhookRoute, WEBHOOK_PATH } from './webhook/route.ts';
 import { resolveWebhookSecret, type WebhookSecret } from './webhook/secret.ts';
+import type { StoredDelivery } from './webhook/store.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:4000 */
@@ -77,13 +79,15 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (webhookSecret.value.length < MIN_SECRET_LENGTH) {
       logger.warn('webhook.short_secret', { length: webhookSecret.value.length, advice: `use ${MIN_SECRET_LENGTH} characters or more` });
     }
+    // Webhook deliveries and calls re-read from Revox (revox/reconcile.ts) publish their completions alike.
+    const publishCompleted = (stored: StoredDelivery) => events.publishCallCompleted(stored.completed);
     const webhook = createWebhookRoute({
       prisma: database.prisma,
       secret: webhookSecret.value,
       maxBodyBytes: config.maxBodyBytes,
       logger,
       databaseIsUp: () => database.ping(1_000),
-      onStored: (stored) => events.publishCallCompleted(stored.completed),
+      onStored: publishCompleted,
       onAnswered: metrics.webhookAnswered,
     });
     const keys = createKeyStore(database.prisma);
@@ -134,6 +138,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     keyWatch.start();
     retention.start();
+    const reconciler = reconcilerFromConfig(config, { prisma: database.prisma, logger, onStored: publishCompleted });
+    reconciler?.start();
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
     logger.info('server.listening', { url, graphql: `${url}${GRAPHQL_PATH}`, database: database.kind });
@@ -151,6 +157,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         // (WebSocket with 1001; SSE streams end with their connections) and the database.
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        await reconciler?.stop();
         await waitUntil(() => webhook.inFlight() === 0, DRAIN_TIMEOUT_MS);
         await waitUntil(() => events.eventsInFlight() === 0, EVENT_DRAIN_TIMEOUT_MS);
         keyWatch.stop();

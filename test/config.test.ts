@@ -18,6 +18,17 @@ describe('loadConfig', () => {
       corsOrigins: undefined,
       retentionDays: undefined,
       archiveRetentionDays: undefined,
+      revoxApiKey: undefined,
+      revoxBaseUrl: 'https://www.getrevox.com/api',
+      revoxRetrievePath: '/call/{id}',
+      revoxSearchPath: '/call/search',
+      revoxSearchMethod: 'POST',
+      revoxSearchFirstPage: 0,
+      revoxSearchPageSize: 100,
+      revoxTimeoutMs: 60_000,
+      revoxReconcileIntervalMs: 600_000,
+      revoxReconcileStaleAfterMs: 1_800_000,
+      revoxReconcileMaxPerMinute: 60,
     });
   });
 
@@ -48,9 +59,57 @@ describe('loadConfig', () => {
     [{ SSE_MAX_CONNECTIONS: '0' }, /SSE_MAX_CONNECTIONS must be a whole number from 1/],
     [{ RETENTION_DAYS: '30d' }, /RETENTION_DAYS must be a whole number from 1 to 36500, got "30d"/],
     [{ ARCHIVE_RETENTION_DAYS: '0' }, /ARCHIVE_RETENTION_DAYS must be a whole number from 1/],
+    [{ REVOX_BASE_URL: 'ftp://revox.example.com' }, /REVOX_BASE_URL must start with https:\/\/ or http:\/\//],
+    [{ REVOX_RECONCILE_INTERVAL: '10 minutes' }, /REVOX_RECONCILE_INTERVAL must be a duration such as 30s, 10m or 1h \(from 1s to 168h, or 0 to turn it off\), got "10 minutes"/],
+    [{ REVOX_RECONCILE_INTERVAL: '500ms' }, /REVOX_RECONCILE_INTERVAL must be a duration/],
+    [{ REVOX_RECONCILE_INTERVAL: '200h' }, /REVOX_RECONCILE_INTERVAL must be a duration/],
+    [{ REVOX_TIMEOUT: '0' }, /REVOX_TIMEOUT must be a duration such as 30s, 10m or 1h \(from 1s to 168h\), got "0"/],
+    [{ REVOX_RECONCILE_STALE_AFTER: '-5m' }, /REVOX_RECONCILE_STALE_AFTER must be a duration/],
+    [{ REVOX_RECONCILE_MAX_PER_MINUTE: '0' }, /REVOX_RECONCILE_MAX_PER_MINUTE must be a whole number from 1 to 6000/],
+    [{ REVOX_SEARCH_METHOD: 'PUT' }, /REVOX_SEARCH_METHOD must be POST or GET, got "PUT"/],
+    [{ REVOX_SEARCH_FIRST_PAGE: '2' }, /REVOX_SEARCH_FIRST_PAGE must be 0 or 1, got "2"/],
+    [{ REVOX_SEARCH_PAGE_SIZE: '5000' }, /REVOX_SEARCH_PAGE_SIZE must be a whole number from 1 to 1000/],
+    [{ REVOX_SEARCH_PATH: 'call/search' }, /REVOX_SEARCH_PATH must be a path such as \/call\/search, got "call\/search"/],
+    [{ REVOX_SEARCH_PATH: '/call/{id}/search' }, /REVOX_SEARCH_PATH must not contain \{id\}/],
+    [{ REVOX_RETRIEVE_PATH: '/call' }, /REVOX_RETRIEVE_PATH must contain \{id\}, got "\/call"/],
   ])('rejects %o with a message naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads the Revox settings', () => {
+    const config = loadConfig({
+      REVOX_API_KEY: 'sk_live_abc',
+      REVOX_BASE_URL: 'http://127.0.0.1:9999/api/',
+      REVOX_RETRIEVE_PATH: '/v2/calls/{id}',
+      REVOX_SEARCH_PATH: '/v2/calls',
+      REVOX_SEARCH_METHOD: 'get',
+      REVOX_SEARCH_FIRST_PAGE: '1',
+      REVOX_SEARCH_PAGE_SIZE: '250',
+      REVOX_TIMEOUT: '2500ms',
+      REVOX_RECONCILE_INTERVAL: '30s',
+      REVOX_RECONCILE_STALE_AFTER: '1h',
+      REVOX_RECONCILE_MAX_PER_MINUTE: '120',
+    });
+    expect(config).toMatchObject({
+      revoxApiKey: 'sk_live_abc',
+      revoxBaseUrl: 'http://127.0.0.1:9999/api',
+      revoxRetrievePath: '/v2/calls/{id}',
+      revoxSearchPath: '/v2/calls',
+      revoxSearchMethod: 'GET',
+      revoxSearchFirstPage: 1,
+      revoxSearchPageSize: 250,
+      revoxTimeoutMs: 2_500,
+      revoxReconcileIntervalMs: 30_000,
+      revoxReconcileStaleAfterMs: 3_600_000,
+      revoxReconcileMaxPerMinute: 120,
+    });
+    expect(loadConfig({ REVOX_RECONCILE_INTERVAL: '0' }).revoxReconcileIntervalMs).toBe(0);
+  });
+
+  it('never echoes the Revox API key', () => {
+    expect(() => loadConfig({ REVOX_API_KEY: 'sk_live with space' })).toThrow(/REVOX_API_KEY must be printable ASCII/);
+    expect(() => loadConfig({ REVOX_API_KEY: 'sk_live with space' })).not.toThrow(/sk_live/);
   });
 
   it('never echoes a URL that may hold a password', () => {

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/prisma/client.ts';
+import { acquireDataDirLock } from './dataDirLock.ts';
 import { applyMigrations } from './migrations.ts';
 import { makePrivateDirectory } from './privateDirectory.ts';
 
@@ -123,17 +124,27 @@ async function embeddedAdapter(dataDir: string): Promise<OpenedAdapter> {
   await makePrivateDirectory(dataDir);
   const pgdata = path.join(dataDir, 'pgdata');
   await mkdir(pgdata, { recursive: true, mode: 0o700 });
-  const pglite = await PGlite.create(pgdata, {
-    extensions: { pg_trgm },
-    startParams: DURABLE_PGLITE_START_PARAMS,
-    relaxedDurability: false,
-  });
+  const lock = await acquireDataDirLock(dataDir);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create(pgdata, {
+      extensions: { pg_trgm },
+      startParams: DURABLE_PGLITE_START_PARAMS,
+      relaxedDurability: false,
+    });
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   // PGlite chmods the files of its initial cluster to 0666, and a few it writes at start to 0644, whatever the
   // umask; files it creates later follow the umask (src/main.ts).
   await makePrivateDirectory(pgdata);
   return {
     adapter: new PrismaPGlite(pglite),
     kind: 'embedded',
-    closeDriver: () => pglite.close(),
+    closeDriver: async () => {
+      await pglite.close();
+      await lock.release();
+    },
   };
 }

@@ -9,5 +9,6 @@ import './types/callStats.ts';
 import './types/callCompleted.ts';
 import './types/apiKey.ts';
 import './types/erasure.ts';
+import './types/syncStatus.ts';
 
 export const schema = lexicographicSortSchema(builder.toSchema());

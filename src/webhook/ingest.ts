@@ -1,6 +1,7 @@
 /**
  * From a delivery's bytes to stored records: content type, UTF-8, JSON, validation, then one transaction.
- * Serves both the HTTP webhook and `npm run replay`, so a replayed delivery goes through exactly the same checks.
+ * Serves the HTTP webhook, `npm run replay`, and the calls read from Revox's REST API (src/revox/: `npm run sync`
+ * and the reconciliation), so every delivery goes through exactly the same checks.
  * Every delivery is archived once, stored, rejected or failed; the caller decides between 503 and 500 when storing
  * fails (a database that is down cannot archive anything).
  */
@@ -10,13 +11,15 @@ import { contentHash, isJsonObject, unstorablePart, type Json } from './json.ts'
 import { parseDelivery, PayloadError } from './payload.ts';
 import { archivedBody, BODY_WITHHELD } from './redact.ts';
 import { withoutSecrets, type WithoutSecrets } from './secrets.ts';
-import { archiveRejection, storeDelivery, type ArchiveEntry, type StoredDelivery } from './store.ts';
+import { archiveRejection, storeDelivery, type ArchiveEntry, type DeliverySource, type StoredDelivery } from './store.ts';
 
 export interface RawDelivery {
   requestId: string;
   bytes: Buffer;
   /** The request headers worth keeping (see `archivedHeaders`). */
   headers: Record<string, string>;
+  /** Unset: `webhook`. A replay passes the archived delivery's own source. */
+  source?: DeliverySource;
   replayOf?: string;
 }
 
@@ -70,6 +73,7 @@ export async function ingest(prisma: PrismaClient, raw: RawDelivery): Promise<In
     headers: raw.headers,
     contentHash: null,
     callRevoxId: null,
+    source: raw.source,
     ...(raw.replayOf ? { replayOf: raw.replayOf } : {}),
   };
   try {

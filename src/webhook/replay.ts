@@ -4,6 +4,7 @@
  */
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { ingest } from './ingest.ts';
+import type { DeliverySource } from './store.ts';
 
 export type ReplaySelection = 'not-accepted' | 'all';
 
@@ -26,7 +27,7 @@ export async function replayArchived(prisma: PrismaClient, selection: ReplaySele
       where: { ...where, ...(after ? { id: { gt: after } } : {}) },
       orderBy: { id: 'asc' },
       take: BATCH,
-      select: { id: true, requestId: true, body: true, headers: true },
+      select: { id: true, requestId: true, body: true, headers: true, source: true },
     });
     if (batch.length === 0) return summary;
     for (const delivery of batch) {
@@ -38,6 +39,8 @@ export async function replayArchived(prisma: PrismaClient, selection: ReplaySele
         requestId: delivery.requestId,
         bytes: Buffer.from(delivery.body, 'utf8'),
         headers: delivery.headers as Record<string, string>,
+        // A replay is marked by `replayedAt`; the row keeps saying how the delivery first came.
+        source: delivery.source as DeliverySource,
         replayOf: delivery.id,
       });
       summary.replayed += 1;

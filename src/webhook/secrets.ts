@@ -1,7 +1,8 @@
 /**
  * Third parties' secrets in a delivery: what counts as one, and removing them. Revox forwards the configuration of
- * the customer's own services (today the `custom` llm_model, with its api_key); Callboard needs none of their
- * credentials, so they are removed before anything is stored, hashed or archived.
+ * the customer's own services (the `custom` llm_model with its api_key; in a call read from the REST API, the whole
+ * assistant with its LLM, tool and webhook settings); Callboard needs none of their credentials, so they are removed
+ * before anything is stored, hashed or archived.
  */
 import { isJsonObject, type Json, type JsonObject } from './json.ts';
 
@@ -10,7 +11,12 @@ import { isJsonObject, type Json, type JsonObject } from './json.ts';
  * keys are removed at any depth under these; elsewhere (metadata, transcripts) a key named `token` is the
  * customer's data and is kept.
  */
-export const SECRET_BEARING_SUBTREES: readonly (readonly string[])[] = [['call', 'llm_model']];
+export const SECRET_BEARING_SUBTREES: readonly (readonly string[])[] = [
+  ['call', 'llm_model'],
+  // The REST API's call carries its assistant's configuration: LLM and tool credentials, and a `webhook_url` whose
+  // query string may hold a token (Callboard's own webhook URL does).
+  ['call', 'assistant'],
+];
 
 /**
  * A key is secret-named when its normalised form (NFKC, lower case, letters and digits only, so `API-KEY`,
@@ -62,6 +68,7 @@ function replaceAt(value: Json, path: readonly string[], replace: (subtree: Json
 /** `value` without any secret-named key, at any depth. */
 export function withoutSecretNames(value: Json): Json {
   if (Array.isArray(value)) return value.map(withoutSecretNames);
+  if (typeof value === 'string') return withoutSecretQueryParameters(value);
   if (!isJsonObject(value)) return value;
   const kept: JsonObject = {};
   for (const [key, child] of Object.entries(value)) {
@@ -70,17 +77,34 @@ export function withoutSecretNames(value: Json): Json {
   return kept;
 }
 
+/** A URL whose query string has secret-named parameters (`?token=...`, `&api_key=...`) loses them; other text is kept. */
+function withoutSecretQueryParameters(text: string): string {
+  if (!/^https?:\/\//i.test(text) || !text.includes('?')) return text;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text;
+  }
+  const secretNames = [...url.searchParams.keys()].filter(isSecretName);
+  if (secretNames.length === 0) return text;
+  for (const name of secretNames) url.searchParams.delete(name);
+  return url.toString();
+}
+
 const UNICODE_ESCAPE = /\\u([0-9a-fA-F]{4})/g;
 /** Where a secret-named key may end in text: the last word of every suffix, then at most a few quotes, backslashes
- * or spaces before a colon. Literal alternatives keep the scan linear, whatever the text. */
-const SECRET_KEY_ENDING = /(?:key|secret|token|password|passwd|authorization|credentials?)[^a-z0-9:]{0,8}:/g;
+ * or spaces before a colon, or an `=` (a URL's query parameter). Literal alternatives keep the scan linear, whatever
+ * the text. */
+const SECRET_KEY_ENDING = /(?:key|secret|token|password|passwd|authorization|credentials?)[^a-z0-9:=]{0,8}[:=]/g;
 /** How much text before such an ending is read as the key, enough for `"OPENAI-Client_API-Key"`. */
 const KEY_WINDOW = 48;
 
 /**
  * Whether `text` may hold a secret-named key anywhere, written however: double-, single- or unquoted, in a string
- * (`\"token\":`), or with `\uXXXX` escapes (decoded first). Deliberately loose: a transcript line "my token: 1234"
- * counts too. A false alarm only costs the archive its byte-for-byte copy; a miss would archive a secret.
+ * (`\"token\":`), with `\uXXXX` escapes (decoded first), or as a URL's query parameter (`?token=`). Deliberately
+ * loose: a transcript line "my token: 1234" counts too. A false alarm only costs the archive its byte-for-byte copy;
+ * a miss would archive a secret.
  */
 export function mayHoldSecretName(text: string): boolean {
   const decoded = text

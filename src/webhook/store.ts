@@ -23,14 +23,21 @@ export interface ArchiveEntry {
   headers: Record<string, string>;
   contentHash: string | null;
   callRevoxId: string | null;
+  /** Unset: `webhook` (the column's default). */
+  source?: DeliverySource;
   /** Set when replaying: the archived delivery to update instead of adding a new one. */
   replayOf?: string;
 }
+
+/** How a delivery came: POSTed by Revox, or a call read from Revox's REST API by the sync or the reconciliation. */
+export type DeliverySource = 'webhook' | 'sync';
 
 export interface StoredDelivery {
   deliveryId: string;
   duplicate: boolean;
   callOrderId: string;
+  /** Whether the order's own record was created or replaced by this delivery. */
+  order: 'created' | 'updated' | 'unchanged';
   attempts: { created: number; updated: number; unchanged: number };
   /** One event per attempt this delivery stored in a finished status for the first time. */
   completed: CallCompletedPayload[];
@@ -54,7 +61,14 @@ export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, en
     if (earlier) {
       const deliveryId = await archive(tx, entry, { outcome: 'duplicate', httpStatus: 200, error: null });
       const unchanged = delivery.attempts.length;
-      return { deliveryId, duplicate: true, callOrderId: order.id, attempts: { created: 0, updated: 0, unchanged }, completed: [] };
+      return {
+        deliveryId,
+        duplicate: true,
+        callOrderId: order.id,
+        order: order.change,
+        attempts: { created: 0, updated: 0, unchanged },
+        completed: [],
+      };
     }
 
     const existing = await tx.callAttempt.findMany({
@@ -89,7 +103,7 @@ export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, en
     }
 
     const deliveryId = await archive(tx, entry, { outcome: 'accepted', httpStatus: 200, error: null });
-    return { deliveryId, duplicate: false, callOrderId: order.id, attempts: counts, completed };
+    return { deliveryId, duplicate: false, callOrderId: order.id, order: order.change, attempts: counts, completed };
   }, TRANSACTION_OPTIONS);
 }
 
@@ -124,6 +138,7 @@ async function archive(
     headers: entry.headers,
     contentHash: entry.contentHash,
     callRevoxId: entry.callRevoxId,
+    source: entry.source,
     ...result,
   };
   if (entry.replayOf) {
@@ -145,9 +160,9 @@ const ORDER_FACTS = { id: true, direction: true, isCompleted: true, fromPhoneNum
 
 async function upsertOrder(tx: Transaction, order: OrderRecord) {
   const stored = await tx.callOrder.findUnique({ where: { revoxId: order.revoxId }, select: { ...ORDER_FACTS, versionKey: true } });
-  if (!stored) return tx.callOrder.create({ data: orderData(order), select: ORDER_FACTS });
-  if (stored.versionKey >= order.versionKey) return stored;
-  return tx.callOrder.update({ where: { id: stored.id }, data: orderData(order), select: ORDER_FACTS });
+  if (!stored) return { ...(await tx.callOrder.create({ data: orderData(order), select: ORDER_FACTS })), change: 'created' as const };
+  if (stored.versionKey >= order.versionKey) return { ...stored, change: 'unchanged' as const };
+  return { ...(await tx.callOrder.update({ where: { id: stored.id }, data: orderData(order), select: ORDER_FACTS })), change: 'updated' as const };
 }
 
 function orderData(order: OrderRecord) {
