@@ -12,6 +12,7 @@ import { createEventBus, type EventBus, type SubscriberLimits } from './events/e
 import { attachWebSocket } from './graphql/websocket.ts';
 import { createGraphQL, GRAPHQL_PATH } from './graphql/yoga.ts';
 import { healthRoute, readinessRoute } from './http/health.ts';
+import { landingRoute } from './http/landing.ts';
 import { createRouter } from './http/router.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createWebhookRoute, WEBHOOK_PATH } from './webhook/route.ts';
@@ -89,6 +90,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       [WEBHOOK_PATH]: webhook.handle,
       '/health': healthRoute,
       '/ready': readinessRoute(() => database.ping(2_000)),
+      '/': landingRoute({ graphqlPath: GRAPHQL_PATH, webhookPath: WEBHOOK_PATH }),
     });
 
     const server = createServer(router);
