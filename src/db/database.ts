@@ -6,6 +6,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from './generated/prisma/client.ts';
+import { acquireDataDirLock } from './dataDirLock.ts';
 import { applyMigrations } from './migrations.ts';
 import { makePrivateDirectory } from './privateDirectory.ts';
 
@@ -112,21 +113,32 @@ function postgresAdapter(connectionString: string): OpenedAdapter {
   return { adapter, kind: 'postgres', closeDriver: async () => {} };
 }
 
+/** Throws DataDirBusyError (its message says who holds DATA_DIR and what to do) while another process has it open. */
 async function embeddedAdapter(dataDir: string): Promise<OpenedAdapter> {
   await makePrivateDirectory(dataDir);
-  const pgdata = path.join(dataDir, 'pgdata');
-  await mkdir(pgdata, { recursive: true, mode: 0o700 });
-  const pglite = await PGlite.create(pgdata, {
-    extensions: { pg_trgm },
-    startParams: DURABLE_PGLITE_START_PARAMS,
-    relaxedDurability: false,
-  });
-  // PGlite chmods the files of its initial cluster to 0666, and a few it writes at start to 0644, whatever the
-  // umask; files it creates later follow the umask (src/main.ts).
-  await makePrivateDirectory(pgdata);
+  const lock = await acquireDataDirLock(dataDir);
+  let pglite: PGlite;
+  try {
+    const pgdata = path.join(dataDir, 'pgdata');
+    await mkdir(pgdata, { recursive: true, mode: 0o700 });
+    pglite = await PGlite.create(pgdata, {
+      extensions: { pg_trgm },
+      startParams: DURABLE_PGLITE_START_PARAMS,
+      relaxedDurability: false,
+    });
+    // PGlite chmods the files of its initial cluster to 0666, and a few it writes at start to 0644, whatever the
+    // umask; files it creates later follow the umask (src/main.ts).
+    await makePrivateDirectory(pgdata);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
   return {
     adapter: new PrismaPGlite(pglite),
     kind: 'embedded',
-    closeDriver: () => pglite.close(),
+    async closeDriver() {
+      await pglite.close();
+      await lock.release();
+    },
   };
 }
