@@ -1,11 +1,12 @@
 /** The server as `npm start` runs it: start-up messages, the webhook secret, logs, and graceful shutdown. */
 import { readFile, stat } from 'node:fs/promises';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { orderDelivery } from './helpers/deliveries.ts';
 import { exited, spawnServer, startServerProcess } from './helpers/process.ts';
-import { deliver, fixture, startTestServer, WEBHOOK_SECRET } from './helpers/server.ts';
+import { deliver, fixture, graphql, startTestServer, WEBHOOK_SECRET } from './helpers/server.ts';
 
 const databases: TestDatabase[] = [];
 async function freshDatabase() {
@@ -43,6 +44,22 @@ describe('start-up', () => {
     expect((await deliver(second.url, fixture('outbound-attempt-2-human-completed'), { token: secret })).status).toBe(200);
     second.child.kill('SIGTERM');
     await exited(second.child);
+  });
+
+  it('says in one line that the port is in use, naming PORT, and exits 1 without a stack trace', async () => {
+    const { env } = await freshDatabase();
+    const occupier = createNetServer();
+    await new Promise<void>((resolve) => occupier.listen(0, '127.0.0.1', resolve));
+    const { port } = occupier.address() as AddressInfo;
+    try {
+      const child = spawnServer({ ...env, PORT: String(port) });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      expect(await exited(child)).toBe(1);
+      expect(stderr).toBe(`Port ${port} is already in use on 127.0.0.1: stop the other process or set PORT=... (PORT=0 picks a free port).\n`);
+    } finally {
+      await new Promise((resolve) => occupier.close(resolve));
+    }
   });
 
   it('refuses to start with a bad configuration, naming the variable', async () => {
@@ -108,14 +125,19 @@ describe('graceful shutdown', () => {
     expect(await exited(server.child)).toBe(0);
     expect(server.output()).toContain('"event":"server.stopped"');
 
-    // Every request that reached the server before it stopped listening was answered 200 and is stored.
-    const answered = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ status: number }>).value.status);
+    // Every request that reached the server before it stopped listening was answered 200 and is stored, whole.
+    const answered = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ id: `call_shutdown_${i}`, status: r.value.status }] : []));
     expect(answered.length).toBeGreaterThan(0);
-    expect(answered.every((status) => status === 200)).toBe(true);
+    expect(answered.every(({ status }) => status === 200)).toBe(true);
     const restarted = await startServerProcess(env);
     try {
-      const stored = await fetch(`${restarted.url}/ready`);
-      expect(stored.status).toBe(200);
+      for (const { id } of answered) {
+        const { body } = await graphql(restarted.url, `query($id: String!) { callOrder(revoxId: $id) { attempts { nodes { revoxId transcript { position } } } } }`, { id });
+        expect(body.errors, id).toBeUndefined();
+        const [attempt] = body.data.callOrder.attempts.nodes;
+        expect(attempt.revoxId, id).toBe(id.replace('call_', ''));
+        expect(attempt.transcript, id).toHaveLength(200);
+      }
     } finally {
       restarted.child.kill('SIGTERM');
       await exited(restarted.child);
