@@ -1,4 +1,5 @@
 /** The server as `npm start` runs it: start-up messages, the webhook secret, logs, and graceful shutdown. */
+import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -44,6 +45,33 @@ describe('start-up', () => {
     expect((await deliver(second.url, fixture('outbound-attempt-2-human-completed'), { token: secret })).status).toBe(200);
     second.child.kill('SIGTERM');
     await exited(second.child);
+  });
+
+  it('shows a person at a terminal the webhook URL with its token, and says Revox needs a public HTTPS address', async () => {
+    const { env } = await freshDatabase();
+    // `script` gives the server a terminal for stdout, as `npm start` in a shell has; its own process group lets
+    // the test stop the server inside it.
+    const child = spawn('script', ['-qfec', `${process.execPath} --import tsx src/main.ts`, '/dev/null'], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WEBHOOK_SECRET, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', () => /https:\/\/<your-public-host>\S*\r?\n/.test(output) && resolve());
+        child.once('exit', () => reject(new Error(`exited before the banner:\n${output}`)));
+      });
+      const url = /GraphiQL: (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(output)![1];
+      const lines = output.replace(/\r/g, '');
+      expect(lines).toContain(`Webhook: ${url}/webhooks/revox?token=${WEBHOOK_SECRET}\n`);
+      expect(lines).toContain('cannot reach this address: give it a public HTTPS address (a tunnel or a\n');
+      expect(lines).toContain(`https://<your-public-host>/webhooks/revox?token=${WEBHOOK_SECRET}\n`);
+    } finally {
+      process.kill(-child.pid!, 'SIGTERM');
+      await exited(child);
+    }
   });
 
   it('says in one line that the port is in use, naming PORT, and exits 1 without a stack trace', async () => {
