@@ -90,9 +90,10 @@ const CallStats = builder.objectRef<StatsRequest>('CallStats').implement({
     series: t.field({
       type: [CallStatsBucket],
       description:
-        `The counters per bucket of the attempts' end times (attempts that have not ended are in none), from the filter's ` +
-        '`endedAfter`/`endedBefore` when given, otherwise from the first to the last matching attempt; empty buckets ' +
-        `included, at most ${MAX_SERIES_BUCKETS}.`,
+        "The counters per bucket of the attempts' end times (attempts that have not ended are in none), oldest first, " +
+        'empty buckets included: from the bucket holding the filter\'s `endedAfter` to the one holding the last instant ' +
+        'before its `endedBefore`, each bound taken from the first or last matching attempt when not given. ' +
+        `At most ${MAX_SERIES_BUCKETS} buckets; a longer range is an error.`,
       args: {
         bucket: t.arg({ type: StatsBucketEnum, required: true }),
         timeZone: t.arg.string({ defaultValue: DEFAULT_TIME_ZONE, description: 'An IANA time zone name, such as Europe/Paris (null: UTC).' }),
