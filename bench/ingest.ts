@@ -104,7 +104,11 @@ async function measure(count: number, run: () => Promise<void>): Promise<number[
   return samples;
 }
 
-const backend = process.env.DATABASE_URL ? 'PostgreSQL (DATABASE_URL)' : 'PGlite (embedded, file-backed, fsync on)';
+// PostgreSQL inside PGlite runs with fsync on (commits reach the operating system before the answer), but PGlite's
+// Node filesystem does not pass fsync on to the OS (see src/db/database.ts): say so rather than claim durability.
+const backend = process.env.DATABASE_URL
+  ? 'PostgreSQL (DATABASE_URL)'
+  : "PGlite (embedded, file-backed; PostgreSQL's fsync on, but PGlite does not pass it on to the OS)";
 console.log(`Storing ${deliveries} deliveries with ${turns}-turn transcripts on ${backend}, one at a time.`);
 
 const server = await startTestServer();

@@ -5,7 +5,7 @@
  * refused REVOX_API_KEY, 130 interrupted.
  */
 import { ConfigError, loadConfig } from '../src/config.ts';
-import { DataDirInUseError } from '../src/db/dataDirLock.ts';
+import { DataDirBusyError } from '../src/db/dataDirLock.ts';
 import { openDatabase } from '../src/db/database.ts';
 import { createEventBus } from '../src/events/eventBus.ts';
 import { createLogger } from '../src/log.ts';
@@ -46,7 +46,7 @@ let database;
 try {
   database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
 } catch (error) {
-  if (!(error instanceof DataDirInUseError)) throw error;
+  if (!(error instanceof DataDirBusyError)) throw error;
   fail(`Cannot sync: ${error.message}`);
 }
 // Logs (Redis trouble) go to stderr: stdout carries the progress.

@@ -1,11 +1,12 @@
 /**
  * What every command-line entry point in scripts/ shares: read the configuration, open the database, run, close,
- * and turn failures into one clear line and an exit code (2 for a mistake in the command or the configuration,
- * 1 for anything else), never a stack trace.
+ * and turn failures into one clear line and an exit code, never a stack trace: 2 for a mistake in the command or
+ * the configuration, 1 for anything else (a DATA_DIR held by the running server included).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KeyError } from './access/keys.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { DataDirBusyError } from './db/dataDirLock.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { ErasureError } from './governance/erasure.ts';
 import { describeError } from './log.ts';
@@ -27,7 +28,13 @@ export async function runCommand(usage: string, run: (database: Database) => Pro
     code = (await run(database)) ?? 0;
   } catch (error) {
     const isUserError = USER_ERRORS.some((kind) => error instanceof kind);
-    process.stderr.write(`${isUserError ? (error as Error).message : `Failed: ${describeError(error)}`}\n`);
+    const message =
+      error instanceof ConfigError
+        ? `Configuration error: ${error.message}`
+        : isUserError || error instanceof DataDirBusyError
+          ? (error as Error).message
+          : `Failed: ${describeError(error)}`;
+    process.stderr.write(`${message}\n`);
     if (error instanceof UsageError) process.stderr.write(`${usage}\n`);
     code = isUserError ? 2 : 1;
   } finally {

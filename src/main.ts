@@ -1,5 +1,6 @@
 /** Reads the configuration, starts the server, and stops it gracefully on SIGINT or SIGTERM. */
 import { ConfigError, loadConfig } from './config.ts';
+import { DataDirBusyError } from './db/dataDirLock.ts';
 import { createLogger, describeError } from './log.ts';
 import { startServer } from './server.ts';
 import { WEBHOOK_PATH } from './webhook/route.ts';
@@ -24,9 +25,13 @@ try {
   const webhookUrl = `${server.url}${WEBHOOK_PATH}`;
   if (process.stdout.isTTY) {
     // Only a person at a terminal sees the token; logs never carry it.
+    const token = encodeURIComponent(server.webhookSecret.value);
     process.stdout.write(
       `\nCallboard is running.\n  GraphiQL: ${server.url}/graphql\n` +
-        `  Revox webhook URL (paste into Revox): ${webhookUrl}?token=${encodeURIComponent(server.webhookSecret.value)}\n\n`,
+        `  Webhook: ${webhookUrl}?token=${token}\n` +
+        '  Revox calls from the internet and cannot reach this address: give it a public HTTPS address (a tunnel or a\n' +
+        `  reverse proxy forwarding to ${server.url}), with the same path and token:\n` +
+        `  https://<your-public-host>${WEBHOOK_PATH}?token=${token}\n\n`,
     );
   }
   logger.info('webhook.url', {
@@ -55,6 +60,13 @@ try {
     process.stderr.write(`Configuration error: ${error.message}\n`);
     process.exit(2);
   }
-  logger.error('server.start_failed', { error: describeError(error) });
+  // The two causes a person can fix at once get one line saying how, and no stack trace.
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    process.stderr.write(`Port ${config.port} is already in use on ${config.host}: stop the other process or set PORT=... (PORT=0 picks a free port).\n`);
+  } else if (error instanceof DataDirBusyError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    logger.error('server.start_failed', { error: describeError(error) });
+  }
   process.exit(1);
 }

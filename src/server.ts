@@ -17,6 +17,7 @@ import { createGraphQL, GRAPHQL_PATH } from './graphql/yoga.ts';
 import { healthRoute, readinessRoute } from './http/health.ts';
 import { metricsRoute } from './http/metrics.ts';
 import { createMetrics } from './metrics.ts';
+import { landingRoute } from './http/landing.ts';
 import { createRouter } from './http/router.ts';
 import { createLogger, type Logger } from './log.ts';
 import { reconcilerFromConfig } from './revox/reconcile.ts';
@@ -118,6 +119,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       '/health': healthRoute,
       '/ready': readinessRoute(() => database.ping(2_000)),
       '/metrics': metricsRoute(metrics, authenticate),
+      '/': landingRoute({ graphqlPath: GRAPHQL_PATH, webhookPath: WEBHOOK_PATH }),
     });
 
     const server = createServer(router);

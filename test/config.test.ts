@@ -113,7 +113,15 @@ describe('loadConfig', () => {
   });
 
   it('never echoes a URL that may hold a password', () => {
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://user:hunter2@[bad' })).not.toThrow(/hunter2/);
+    let thrown: unknown;
+    try {
+      loadConfig({ DATABASE_URL: 'postgres://user:hunter2@[bad' });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).message).toContain('DATABASE_URL');
+    expect((thrown as ConfigError).message).not.toContain('hunter2');
   });
 
   it('accepts a short webhook secret (the server warns about it)', () => {

@@ -1,11 +1,13 @@
 /** The server as `npm start` runs it: start-up messages, the webhook secret, logs, and graceful shutdown. */
+import { spawn } from 'node:child_process';
 import { readFile, stat } from 'node:fs/promises';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { orderDelivery } from './helpers/deliveries.ts';
 import { exited, spawnServer, startServerProcess } from './helpers/process.ts';
-import { deliver, fixture, startTestServer, WEBHOOK_SECRET } from './helpers/server.ts';
+import { deliver, fixture, graphql, startTestServer, WEBHOOK_SECRET } from './helpers/server.ts';
 
 const databases: TestDatabase[] = [];
 async function freshDatabase() {
@@ -43,6 +45,49 @@ describe('start-up', () => {
     expect((await deliver(second.url, fixture('outbound-attempt-2-human-completed'), { token: secret })).status).toBe(200);
     second.child.kill('SIGTERM');
     await exited(second.child);
+  });
+
+  it('shows a person at a terminal the webhook URL with its token, and says Revox needs a public HTTPS address', async () => {
+    const { env } = await freshDatabase();
+    // `script` gives the server a terminal for stdout, as `npm start` in a shell has; its own process group lets
+    // the test stop the server inside it.
+    const child = spawn('script', ['-qfec', `${process.execPath} --import tsx src/main.ts`, '/dev/null'], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WEBHOOK_SECRET, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', () => /https:\/\/<your-public-host>\S*\r?\n/.test(output) && resolve());
+        child.once('exit', () => reject(new Error(`exited before the banner:\n${output}`)));
+      });
+      const url = /GraphiQL: (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(output)![1];
+      const lines = output.replace(/\r/g, '');
+      expect(lines).toContain(`Webhook: ${url}/webhooks/revox?token=${WEBHOOK_SECRET}\n`);
+      expect(lines).toContain('cannot reach this address: give it a public HTTPS address (a tunnel or a\n');
+      expect(lines).toContain(`https://<your-public-host>/webhooks/revox?token=${WEBHOOK_SECRET}\n`);
+    } finally {
+      process.kill(-child.pid!, 'SIGTERM');
+      await exited(child);
+    }
+  });
+
+  it('says in one line that the port is in use, naming PORT, and exits 1 without a stack trace', async () => {
+    const { env } = await freshDatabase();
+    const occupier = createNetServer();
+    await new Promise<void>((resolve) => occupier.listen(0, '127.0.0.1', resolve));
+    const { port } = occupier.address() as AddressInfo;
+    try {
+      const child = spawnServer({ ...env, PORT: String(port) });
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      expect(await exited(child)).toBe(1);
+      expect(stderr).toBe(`Port ${port} is already in use on 127.0.0.1: stop the other process or set PORT=... (PORT=0 picks a free port).\n`);
+    } finally {
+      await new Promise((resolve) => occupier.close(resolve));
+    }
   });
 
   it('refuses to start with a bad configuration, naming the variable', async () => {
@@ -110,14 +155,19 @@ describe('graceful shutdown', () => {
     expect(await exited(server.child)).toBe(0);
     expect(server.output()).toContain('"event":"server.stopped"');
 
-    // Every request that reached the server before it stopped listening was answered 200 and is stored.
-    const answered = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ status: number }>).value.status);
+    // Every request that reached the server before it stopped listening was answered 200 and is stored, whole.
+    const answered = results.flatMap((r, i) => (r.status === 'fulfilled' ? [{ id: `call_shutdown_${i}`, status: r.value.status }] : []));
     expect(answered.length).toBeGreaterThan(0);
-    expect(answered.every((status) => status === 200)).toBe(true);
+    expect(answered.every(({ status }) => status === 200)).toBe(true);
     const restarted = await startServerProcess(env);
     try {
-      const stored = await fetch(`${restarted.url}/ready`);
-      expect(stored.status).toBe(200);
+      for (const { id } of answered) {
+        const { body } = await graphql(restarted.url, `query($id: String!) { callOrder(revoxId: $id) { attempts { nodes { revoxId transcript { position } } } } }`, { id });
+        expect(body.errors, id).toBeUndefined();
+        const [attempt] = body.data.callOrder.attempts.nodes;
+        expect(attempt.revoxId, id).toBe(id.replace('call_', ''));
+        expect(attempt.transcript, id).toHaveLength(200);
+      }
     } finally {
       restarted.child.kill('SIGTERM');
       await exited(restarted.child);

@@ -120,29 +120,30 @@ function postgresAdapter(connectionString: string): OpenedAdapter {
   return { adapter, kind: 'postgres', closeDriver: () => pool.end(), pool };
 }
 
+/** Throws DataDirBusyError (its message says who holds DATA_DIR and what to do) while another process has it open. */
 async function embeddedAdapter(dataDir: string): Promise<OpenedAdapter> {
   await makePrivateDirectory(dataDir);
-  const pgdata = path.join(dataDir, 'pgdata');
-  await mkdir(pgdata, { recursive: true, mode: 0o700 });
   const lock = await acquireDataDirLock(dataDir);
   let pglite: PGlite;
   try {
+    const pgdata = path.join(dataDir, 'pgdata');
+    await mkdir(pgdata, { recursive: true, mode: 0o700 });
     pglite = await PGlite.create(pgdata, {
       extensions: { pg_trgm },
       startParams: DURABLE_PGLITE_START_PARAMS,
       relaxedDurability: false,
     });
+    // PGlite chmods the files of its initial cluster to 0666, and a few it writes at start to 0644, whatever the
+    // umask; files it creates later follow the umask (src/main.ts).
+    await makePrivateDirectory(pgdata);
   } catch (error) {
     await lock.release();
     throw error;
   }
-  // PGlite chmods the files of its initial cluster to 0666, and a few it writes at start to 0644, whatever the
-  // umask; files it creates later follow the umask (src/main.ts).
-  await makePrivateDirectory(pgdata);
   return {
     adapter: new PrismaPGlite(pglite),
     kind: 'embedded',
-    closeDriver: async () => {
+    async closeDriver() {
       await pglite.close();
       await lock.release();
     },

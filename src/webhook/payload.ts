@@ -6,98 +6,23 @@
  * (status, result, direction, ...) are kept as sent, known or not. It reads a delivery whose secrets are removed
  * (`WithoutSecrets`), so no record can hold one.
  */
-import { contentHash, isJsonObject, type Json, type JsonObject } from './json.ts';
+import { FieldReader, unknownFields } from './fieldReader.ts';
+import { isJsonObject, type Json, type JsonObject } from './json.ts';
+import { PayloadError } from './payloadError.ts';
+import type { AttemptRecord, Delivery, OrderRecord, TranscriptRecord } from './records.ts';
 import type { WithoutSecrets } from './secrets.ts';
-import { parseTimestamp } from './timestamps.ts';
+import { attemptVersionKey, MAX_CALLS_COUNT, orderVersionKey } from './versionKeys.ts';
 
-export interface OrderRecord {
-  revoxId: string;
-  fromPhoneNumber: string;
-  toPhoneNumber: string;
-  direction: string;
-  isCompleted: boolean;
-  isCancelled: boolean | null;
-  callsCount: number;
-  nextCallAt: Date | null;
-  scheduledAt: Date | null;
-  createdAt: Date;
-  status: string | null;
-  outcome: string | null;
-  metadata: JsonObject | null;
-  retryConfig: JsonObject | null;
-  llmModel: JsonObject | null;
-  extra: JsonObject;
-  versionKey: string;
-}
-
-export interface TranscriptRecord {
-  position: number;
-  role: string;
-  content: string;
-  toolName: string | null;
-  toolArguments: Json | null;
-  toolIsError: boolean | null;
-  extra: JsonObject;
-}
-
-export interface AttemptRecord {
-  /** Where the delivery carried this attempt, e.g. `call.call_attempts[0]`, for error messages. */
-  path: string;
-  revoxId: string;
-  phoneNumber: string;
-  status: string;
-  result: string | null;
-  dialError: string | null;
-  endedBy: string | null;
-  endReason: string | null;
-  recordingUrl: string | null;
-  startedAt: Date | null;
-  answeredAt: Date | null;
-  endedAt: Date | null;
-  structuredOutput: JsonObject | null;
-  handledByAi: boolean | null;
-  handledByHuman: boolean | null;
-  extra: JsonObject;
-  transcript: TranscriptRecord[];
-  versionKey: string;
-}
-
-export interface Delivery {
-  order: OrderRecord;
-  /** Every attempt the delivery mentions, once each (its newest version), most recent first as Revox sent them. */
-  attempts: AttemptRecord[];
-}
-
-/** A delivery that is JSON but not usable; `path` names the field, e.g. `call.call_attempts[0].started_at`. */
-export class PayloadError extends Error {
-  override name = 'PayloadError';
-  constructor(
-    readonly path: string,
-    readonly problem: string,
-  ) {
-    super(`${path}: ${problem}`);
-  }
-}
-
-export const FINISHED_ATTEMPT_STATUSES: ReadonlySet<string> = new Set(['completed', 'error']);
-
-/** How far an attempt has progressed; an unknown status ranks with `ongoing`, below the finished ones. */
-const ATTEMPT_STATUS_RANK: Readonly<Record<string, number>> = { queued: 1, ringing: 2, ongoing: 3, completed: 4, error: 4 };
-const UNKNOWN_STATUS_RANK = 3;
-
-const E164 = /^\+[1-9]\d{1,14}$/;
+// What other modules import from here, wherever it now lives.
+export { FINISHED_ATTEMPT_STATUSES, type AttemptRecord, type Delivery, type OrderRecord, type TranscriptRecord } from './records.ts';
+export { PayloadError } from './payloadError.ts';
+export { MAX_CALLS_COUNT } from './versionKeys.ts';
 
 /**
  * Most attempts one delivery may carry. Revox retries an order a handful of times; the limit keeps one delivery
  * from publishing an unbounded burst of events (one per finished attempt) or holding the order's lock for long.
  */
 export const MAX_ATTEMPTS_PER_DELIVERY = 1_000;
-
-/**
- * Largest `calls_count`: an order's version key carries it zero-padded to 6 digits (see parseOrder), which sorts
- * only up to this, and stored keys keep that format.
- */
-export const MAX_CALLS_COUNT = 999_999;
 
 export function parseDelivery({ value: body }: WithoutSecrets): Delivery {
   if (!isJsonObject(body)) throw new PayloadError('$', 'expected a JSON object with a "call" object');
@@ -171,15 +96,7 @@ function parseOrder(call: JsonObject, attemptCount: number): OrderRecord {
   if (record.llmModel && record.llmModel.type !== undefined && typeof record.llmModel.type !== 'string') {
     throw new PayloadError('call.llm_model.type', 'must be a string');
   }
-  const finished = record.isCompleted || record.isCancelled === true;
-  // Later deliveries for an order carry more attempts and, last, completion: that order wins, whatever the arrival
-  // order. The content hash breaks ties deterministically, so the end state never depends on arrival order.
-  const versionKey = [
-    finished ? 1 : 0,
-    pad(Math.max(record.callsCount, attemptCount), 6),
-    fingerprint(record),
-  ].join(':');
-  return { ...record, versionKey };
+  return { ...record, versionKey: orderVersionKey(record, attemptCount) };
 }
 
 const ATTEMPT_FIELDS = new Set([
@@ -221,15 +138,7 @@ function parseAttempt(value: Json, path: string): AttemptRecord {
     extra: unknownFields(value, ATTEMPT_FIELDS),
     transcript: parseTranscript(value.transcript, `${path}.transcript`),
   };
-  // An attempt's status never moves backwards; among versions of equal status, the one that ended later and
-  // then the longer transcript wins.
-  const versionKey = [
-    ATTEMPT_STATUS_RANK[record.status] ?? UNKNOWN_STATUS_RANK,
-    pad(record.endedAt?.getTime() ?? 0, 15),
-    pad(record.transcript.length, 6),
-    fingerprint(record),
-  ].join(':');
-  return { ...record, path, versionKey };
+  return { ...record, path, versionKey: attemptVersionKey(record) };
 }
 
 const TURN_FIELDS = new Set(['role', 'content', 'tool_name', 'tool_arguments', 'tool_is_error']);
@@ -252,95 +161,4 @@ function parseTranscript(value: Json | undefined, path: string): TranscriptRecor
       extra: unknownFields(turn, TURN_FIELDS),
     };
   });
-}
-
-function unknownFields(object: JsonObject, known: ReadonlySet<string>): JsonObject {
-  return Object.fromEntries(Object.entries(object).filter(([key]) => !known.has(key)));
-}
-
-/** A short hash of a parsed record (dates as ISO strings): the deterministic tie-break between two versions. */
-function fingerprint(record: object): string {
-  return contentHash(JSON.parse(JSON.stringify(record)) as Json).slice(0, 16);
-}
-
-function pad(value: number, width: number): string {
-  return String(value).padStart(width, '0');
-}
-
-/** Reads typed fields of one JSON object, naming the full path of any field that is wrong. */
-class FieldReader {
-  constructor(
-    private readonly source: JsonObject,
-    private readonly path: string,
-  ) {}
-
-  private fail(key: string, problem: string): never {
-    throw new PayloadError(`${this.path}.${key}`, problem);
-  }
-
-  id(key: string): string {
-    const value = this.source[key];
-    if (typeof value !== 'string' || value.trim() === '') {
-      this.fail(key, value === undefined ? 'is required' : 'must be a non-empty string');
-    }
-    if (value.length > 255) this.fail(key, 'must be at most 255 characters');
-    return value;
-  }
-
-  phoneNumber(key: string): string {
-    const value = this.source[key];
-    if (typeof value !== 'string') this.fail(key, value === undefined ? 'is required' : 'must be a string');
-    if (!E164.test(value)) this.fail(key, `must be an E.164 phone number such as +14155550123, got "${value.slice(0, 32)}"`);
-    return value;
-  }
-
-  requiredString(key: string): string {
-    const value = this.string(key);
-    if (value === null || value === '') this.fail(key, 'is required');
-    return value;
-  }
-
-  string(key: string): string | null {
-    const value = this.source[key];
-    if (value === undefined || value === null) return null;
-    if (typeof value !== 'string') this.fail(key, 'must be a string or null');
-    return value;
-  }
-
-  boolean(key: string): boolean | null {
-    const value = this.source[key];
-    if (value === undefined || value === null) return null;
-    if (typeof value !== 'boolean') this.fail(key, 'must be true, false or null');
-    return value;
-  }
-
-  count(key: string, max: number): number | null {
-    const value = this.source[key];
-    if (value === undefined || value === null) return null;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > max) {
-      this.fail(key, `must be a whole number from 0 to ${max}`);
-    }
-    return value;
-  }
-
-  object(key: string): JsonObject | null {
-    const value = this.source[key];
-    if (value === undefined || value === null) return null;
-    if (!isJsonObject(value)) this.fail(key, 'must be an object or null');
-    return value;
-  }
-
-  timestamp(key: string): Date | null {
-    const value = this.source[key];
-    if (value === undefined || value === null) return null;
-    const parsed = parseTimestamp(value);
-    if (typeof parsed === 'string') this.fail(key, parsed);
-    return parsed;
-  }
-
-  requiredTimestamp(key: string): Date {
-    const value = this.timestamp(key);
-    if (value === null) this.fail(key, 'is required');
-    return value;
-  }
 }

@@ -3,23 +3,35 @@
  * bug is stored once the bug is fixed. Replaying an accepted delivery is harmless: it changes nothing.
  */
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
-import { ingest } from './ingest.ts';
+import { ingest, IngestFailure } from './ingest.ts';
 import type { DeliverySource } from './store.ts';
 
 export type ReplaySelection = 'not-accepted' | 'all';
 
+/** A replayed delivery that was not stored this time either, and why. */
+export interface UnstoredDelivery {
+  /** The archive row replayed (webhook_deliveries.id). */
+  id: string;
+  receivedAt: Date;
+  outcome: 'rejected' | 'failed';
+  error: string;
+}
+
 export interface ReplaySummary {
   replayed: number;
   stored: number;
+  /** Replayed deliveries that were not stored: rejected as invalid, or failed again. */
   stillRejected: number;
   /** Deliveries that had no body to replay (over the size limit). */
   skipped: number;
+  /** Each of the `stillRejected`, oldest first. */
+  unstored: UnstoredDelivery[];
 }
 
 const BATCH = 100;
 
 export async function replayArchived(prisma: PrismaClient, selection: ReplaySelection): Promise<ReplaySummary> {
-  const summary: ReplaySummary = { replayed: 0, stored: 0, stillRejected: 0, skipped: 0 };
+  const summary: ReplaySummary = { replayed: 0, stored: 0, stillRejected: 0, skipped: 0, unstored: [] };
   const where = selection === 'all' ? {} : { outcome: { in: ['rejected', 'failed'] } };
   let after: string | undefined;
   for (;;) {
@@ -27,7 +39,7 @@ export async function replayArchived(prisma: PrismaClient, selection: ReplaySele
       where: { ...where, ...(after ? { id: { gt: after } } : {}) },
       orderBy: { id: 'asc' },
       take: BATCH,
-      select: { id: true, requestId: true, body: true, headers: true, source: true },
+      select: { id: true, requestId: true, receivedAt: true, body: true, headers: true, source: true },
     });
     if (batch.length === 0) return summary;
     for (const delivery of batch) {
@@ -35,17 +47,39 @@ export async function replayArchived(prisma: PrismaClient, selection: ReplaySele
         summary.skipped += 1;
         continue;
       }
-      const result = await ingest(prisma, {
-        requestId: delivery.requestId,
-        bytes: Buffer.from(delivery.body, 'utf8'),
-        headers: delivery.headers as Record<string, string>,
-        // A replay is marked by `replayedAt`; the row keeps saying how the delivery first came.
-        source: delivery.source as DeliverySource,
-        replayOf: delivery.id,
-      });
       summary.replayed += 1;
-      summary[result.kind === 'stored' ? 'stored' : 'stillRejected'] += 1;
+      const unstored = await replayOne(prisma, delivery as typeof delivery & { body: string });
+      if (unstored) {
+        summary.stillRejected += 1;
+        summary.unstored.push(unstored);
+      } else {
+        summary.stored += 1;
+      }
     }
     after = batch.at(-1)!.id;
+  }
+}
+
+/** Replays one archived delivery; null when it is now stored, otherwise why not. */
+async function replayOne(
+  prisma: PrismaClient,
+  delivery: { id: string; requestId: string; receivedAt: Date; body: string; headers: unknown; source: string },
+): Promise<UnstoredDelivery | null> {
+  const unstored = (outcome: UnstoredDelivery['outcome'], error: string) => ({ id: delivery.id, receivedAt: delivery.receivedAt, outcome, error });
+  try {
+    const result = await ingest(prisma, {
+      requestId: delivery.requestId,
+      bytes: Buffer.from(delivery.body, 'utf8'),
+      headers: delivery.headers as Record<string, string>,
+      // A replay is marked by `replayedAt`; the row keeps saying how the delivery first came.
+      source: delivery.source as DeliverySource,
+      replayOf: delivery.id,
+    });
+    return result.kind === 'stored' ? null : unstored('rejected', result.rejection.message);
+  } catch (error) {
+    // A delivery that still fails (a bug not fixed yet) must not stop the others; a database that cannot even
+    // archive the failure is down, and replaying the rest would fail too.
+    if (error instanceof IngestFailure && error.archivedForReplay) return unstored('failed', error.message);
+    throw error;
   }
 }

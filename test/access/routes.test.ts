@@ -107,7 +107,7 @@ describe('without a token, over HTTP and SSE', () => {
     expect(exact.headers['www-authenticate']).toBe('Bearer');
     expect(JSON.parse(exact.body).errors[0].extensions.code).toBe('UNAUTHENTICATED');
 
-    for (const path of ['/graphql/', '//graphql', '/anything/graphql', '/x?/graphql', '/', '/favicon.ico']) {
+    for (const path of ['/graphql/', '//graphql', '/anything/graphql', '/x?/graphql', '/favicon.ico']) {
       const response = await rawRequest(path, { method: 'GET', headers: { accept: 'text/html' } });
       expect(response.status, path).toBe(404);
       expect(response.headers['content-type']).toMatch(/application\/json/);

@@ -18,6 +18,9 @@ afterAll(async () => {
   await database?.dispose();
 });
 
+/** Why the delivery with `created_at: 'not a time'` is rejected, each time it is replayed. */
+const INVALID_ERROR = 'call.created_at: must be an ISO-8601 date-time with a UTC offset (e.g. 2024-01-01T12:00:00Z), got "not a time"';
+
 /** Archives a delivery as the webhook would have when a bug made storing it fail. */
 async function archiveAsFailed(delivery: unknown) {
   const body = JSON.stringify(delivery);
@@ -44,14 +47,15 @@ describe('replayArchived', () => {
     const failed = await archiveAsFailed(orderDelivery('call_failed_by_bug', [{ id: 'bug_a0', turns: 7 }], 0));
 
     const summary = await replayArchived(server.database.prisma, 'not-accepted');
-    expect(summary).toEqual({ replayed: 2, stored: 1, stillRejected: 1, skipped: 0 });
+    const stillInvalid = { id: expect.any(String), receivedAt: expect.any(Date), outcome: 'rejected', error: INVALID_ERROR };
+    expect(summary).toEqual({ replayed: 2, stored: 1, stillRejected: 1, skipped: 0, unstored: [stillInvalid] });
     const order = await storedOrder(server, 'call_failed_by_bug');
     expect(order!.attempts[0]!.transcript).toHaveLength(7);
     const replayed = await server.database.prisma.webhookDelivery.findUniqueOrThrow({ where: { id: failed.id } });
     expect(replayed).toMatchObject({ outcome: 'accepted', httpStatus: 200, error: null });
     expect(replayed.replayedAt).toBeInstanceOf(Date);
 
-    expect(await replayArchived(server.database.prisma, 'not-accepted')).toEqual({ replayed: 1, stored: 0, stillRejected: 1, skipped: 0 });
+    expect(await replayArchived(server.database.prisma, 'not-accepted')).toEqual({ replayed: 1, stored: 0, stillRejected: 1, skipped: 0, unstored: [{ ...stillInvalid, id: summary.unstored[0]!.id }] });
 
     // Replaying everything, the redacted custom-llm delivery included, leaves the stored records as they were.
     const before = await storedOrder(server, accepted.call.id);
@@ -63,11 +67,15 @@ describe('replayArchived', () => {
 
   it('runs as npm run replay against the configured database', async () => {
     await archiveAsFailed(orderDelivery('call_replayed_by_cli', [{ id: 'cli_a0' }], 0));
+    const invalid = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { outcome: 'rejected' } });
     // The embedded database admits one process at a time: stop the server, as the README says.
     await server.stop();
     const env = { ...process.env, DATA_DIR: database.dataDir, ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}) };
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/replay.ts'], { env });
-    expect(stdout).toContain('Replayed 2 deliveries: 1 stored, 1 still rejected');
+    expect(stdout).toBe(
+      'Replayed 2 deliveries: 1 stored, 1 still rejected.\n' +
+        `  rejected ${invalid.id} (received ${invalid.receivedAt.toISOString()}): ${INVALID_ERROR}\n`,
+    );
 
     const usage = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--bogus'], { env }).catch((error) => error);
     expect(usage.code).toBe(2);

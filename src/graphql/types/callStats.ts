@@ -1,57 +1,36 @@
-/** Aggregates over call attempts, computed by PostgreSQL: no rows are loaded into the server. */
-import { Prisma, type PrismaClient } from '../../db/generated/prisma/client.ts';
+/** Aggregates over call attempts: the GraphQL face of src/read/stats.ts, which computes them in PostgreSQL. */
+import { GraphQLError } from 'graphql';
+import type { PrismaClient } from '../../db/generated/prisma/client.ts';
+import { listSize } from '../../limits/index.ts';
+import {
+  callStats,
+  callStatsSeries,
+  MAX_SERIES_BUCKETS,
+  StatsRequestError,
+  type StatsBucket,
+  type StatsCounters,
+  type StatsSeriesEntry,
+} from '../../read/stats.ts';
 import { builder } from '../builder.ts';
 import { attemptFilterScopes, CallAttemptFilter, callAttemptSql, type CallAttemptFilterInput } from './callAttempt.ts';
 import { CallAttemptStatus, CallResult } from './enums.ts';
 
-interface Totals {
-  attempts: number;
-  callOrders: number;
-  completedCallOrders: number;
-  finishedAttempts: number;
-  humanAnswers: number;
-  averageDurationSeconds: number | null;
-  p50DurationSeconds: number | null;
-  p90DurationSeconds: number | null;
+const DEFAULT_TIME_ZONE = 'UTC';
+
+/** What `callStats` resolves to: the filter, and its totals computed once, only if a field asks for them. */
+class StatsRequest {
+  private totals: Promise<StatsCounters> | undefined;
+  constructor(
+    readonly prisma: PrismaClient,
+    readonly filter: CallAttemptFilterInput | null | undefined,
+  ) {}
+
+  counters(): Promise<StatsCounters> {
+    return (this.totals ??= callStats(this.prisma, callAttemptSql(this.filter)));
+  }
 }
 
-interface Stats extends Totals {
-  byResult: { raw: string | null; count: number }[];
-  byStatus: { raw: string; count: number }[];
-}
-
-const FINISHED = Prisma.sql`('completed', 'error')`;
-
-async function computeStats(prisma: PrismaClient, filter: CallAttemptFilterInput | null | undefined): Promise<Stats> {
-  const where = callAttemptSql(filter);
-  // One statement: the filtered attempts once, the totals and both breakdowns from them.
-  const [row] = await prisma.$queryRaw<[{ totals: Totals; by_result: Stats['byResult'] | null; by_status: Stats['byStatus'] | null }]>`
-    WITH matched AS (
-      SELECT a.call_order_id, a.status, a.result,
-             EXTRACT(EPOCH FROM (a.ended_at - a.answered_at))::float8 AS duration
-      FROM call_attempts a
-      WHERE ${where}
-    )
-    SELECT
-      (SELECT json_build_object(
-         'attempts', count(*),
-         'callOrders', count(DISTINCT m.call_order_id),
-         'completedCallOrders', (SELECT count(*) FROM call_orders o WHERE o.is_completed AND o.id IN (SELECT call_order_id FROM matched)),
-         'finishedAttempts', count(*) FILTER (WHERE m.status IN ${FINISHED}),
-         'humanAnswers', count(*) FILTER (WHERE m.status IN ${FINISHED} AND m.result = 'human'),
-         'averageDurationSeconds', avg(m.duration),
-         'p50DurationSeconds', percentile_cont(0.5) WITHIN GROUP (ORDER BY m.duration),
-         'p90DurationSeconds', percentile_cont(0.9) WITHIN GROUP (ORDER BY m.duration)
-       ) FROM matched m) AS totals,
-      (SELECT json_agg(json_build_object('raw', result, 'count', n) ORDER BY n DESC, result)
-       FROM (SELECT result, count(*) AS n FROM matched GROUP BY result) r) AS by_result,
-      (SELECT json_agg(json_build_object('raw', status, 'count', n) ORDER BY n DESC, status)
-       FROM (SELECT status, count(*) AS n FROM matched GROUP BY status) s) AS by_status
-  `;
-  return { ...row.totals, byResult: row.by_result ?? [], byStatus: row.by_status ?? [] };
-}
-
-const ResultCount = builder.objectRef<Stats['byResult'][number]>('CallResultCount').implement({
+const ResultCount = builder.objectRef<StatsCounters['byResult'][number]>('CallResultCount').implement({
   fields: (t) => ({
     result: t.field({ type: CallResult.ref, nullable: true, description: 'Null for attempts with no result.', resolve: (r) => (r.raw === null ? null : CallResult.fromRaw(r.raw)) }),
     resultRaw: t.exposeString('raw', { nullable: true }),
@@ -59,7 +38,7 @@ const ResultCount = builder.objectRef<Stats['byResult'][number]>('CallResultCoun
   }),
 });
 
-const StatusCount = builder.objectRef<Stats['byStatus'][number]>('CallAttemptStatusCount').implement({
+const StatusCount = builder.objectRef<StatsCounters['byStatus'][number]>('CallAttemptStatusCount').implement({
   fields: (t) => ({
     status: t.field({ type: CallAttemptStatus.ref, resolve: (s) => CallAttemptStatus.fromRaw(s.raw) }),
     statusRaw: t.exposeString('raw'),
@@ -67,22 +46,73 @@ const StatusCount = builder.objectRef<Stats['byStatus'][number]>('CallAttemptSta
   }),
 });
 
-const CallStats = builder.objectRef<Stats>('CallStats').implement({
-  description: 'Aggregates over the attempts that match a filter.',
-  fields: (t) => ({
-    attempts: t.exposeInt('attempts'),
-    callOrders: t.exposeInt('callOrders', { description: 'Distinct orders the attempts belong to.' }),
-    completedCallOrders: t.exposeInt('completedCallOrders', { description: 'Of those orders, the finished ones.' }),
-    byResult: t.field({ type: [ResultCount], resolve: (s) => s.byResult }),
-    byStatus: t.field({ type: [StatusCount], resolve: (s) => s.byStatus }),
+/** The counters both `CallStats` and each `CallStatsBucket` show, read from their parent by `counters`. */
+function counterFields<Parent>(t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$inferSchemaTypes, Parent>, counters: (parent: Parent) => StatsCounters | Promise<StatsCounters>) {
+  const read = <T>(pick: (c: StatsCounters) => T) => async (parent: Parent) => pick(await counters(parent));
+  return {
+    attempts: t.int({ resolve: read((c) => c.attempts) }),
+    callOrders: t.int({ description: 'Distinct orders the attempts belong to.', resolve: read((c) => c.callOrders) }),
+    completedCallOrders: t.int({ description: 'Of those orders, the finished ones.', resolve: read((c) => c.completedCallOrders) }),
+    byResult: t.field({ type: [ResultCount], resolve: read((c) => c.byResult) }),
+    byStatus: t.field({ type: [StatusCount], resolve: read((c) => c.byStatus) }),
     answerRate: t.float({
       nullable: true,
       description: 'Attempts a human answered, over finished attempts (COMPLETED or ERROR); null when none finished.',
-      resolve: (s) => (s.finishedAttempts === 0 ? null : s.humanAnswers / s.finishedAttempts),
+      resolve: read((c) => (c.finishedAttempts === 0 ? null : c.humanAnswers / c.finishedAttempts)),
     }),
-    averageDurationSeconds: t.exposeFloat('averageDurationSeconds', { nullable: true, description: 'Over answered attempts that ended.' }),
-    p50DurationSeconds: t.exposeFloat('p50DurationSeconds', { nullable: true }),
-    p90DurationSeconds: t.exposeFloat('p90DurationSeconds', { nullable: true }),
+    averageDurationSeconds: t.float({ nullable: true, description: 'Over answered attempts that ended.', resolve: read((c) => c.averageDurationSeconds) }),
+    p50DurationSeconds: t.float({ nullable: true, resolve: read((c) => c.p50DurationSeconds) }),
+    p90DurationSeconds: t.float({ nullable: true, resolve: read((c) => c.p90DurationSeconds) }),
+  };
+}
+
+const StatsBucketEnum = builder.enumType('StatsBucket', {
+  description: 'The length of a bucket of a stats series, in local time.',
+  values: {
+    HOUR: { value: 'hour', description: 'A local hour: the repeated hour of a daylight-saving change is two buckets, the skipped one none.' },
+    DAY: { value: 'day', description: 'A local day, from midnight: 23 or 25 hours on daylight-saving days.' },
+    WEEK: { value: 'week', description: 'A local week, from Monday midnight.' },
+  } satisfies Record<string, { value: StatsBucket; description: string }>,
+});
+
+const CallStatsBucket = builder.objectRef<StatsSeriesEntry>('CallStatsBucket').implement({
+  description: 'The counters of the attempts that ended in one bucket.',
+  fields: (t) => ({
+    start: t.expose('start', { type: 'DateTime', description: "The bucket's local start, as an instant." }),
+    ...counterFields(t, (entry) => entry),
+  }),
+});
+
+const CallStats = builder.objectRef<StatsRequest>('CallStats').implement({
+  description: 'Aggregates over the attempts that match a filter.',
+  fields: (t) => ({
+    ...counterFields(t, (request) => request.counters()),
+    series: t.field({
+      type: [CallStatsBucket],
+      description:
+        "The counters per bucket of the attempts' end times (attempts that have not ended are in none), oldest first, " +
+        'empty buckets included: from the bucket holding the filter\'s `endedAfter` to the one holding the last instant ' +
+        'before its `endedBefore`, each bound taken from the first or last matching attempt when not given. ' +
+        `At most ${MAX_SERIES_BUCKETS} buckets; a longer range is an error.`,
+      args: {
+        bucket: t.arg({ type: StatsBucketEnum, required: true }),
+        timeZone: t.arg.string({ defaultValue: DEFAULT_TIME_ZONE, description: 'An IANA time zone name, such as Europe/Paris (null: UTC).' }),
+      },
+      extensions: listSize(MAX_SERIES_BUCKETS),
+      resolve: async ({ prisma, filter }, { bucket, timeZone }) => {
+        try {
+          return await callStatsSeries(prisma, callAttemptSql(filter), {
+            bucket,
+            timeZone: timeZone ?? DEFAULT_TIME_ZONE,
+            endedAfter: filter?.endedAfter,
+            endedBefore: filter?.endedBefore,
+          });
+        } catch (error) {
+          if (error instanceof StatsRequestError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT' } });
+          throw error;
+        }
+      },
+    }),
   }),
 });
 
@@ -91,6 +121,6 @@ builder.queryField('callStats', (t) =>
     type: CallStats,
     args: { filter: t.arg({ type: CallAttemptFilter }) },
     authScopes: (_root, { filter }) => attemptFilterScopes(filter),
-    resolve: (_root, { filter }, { prisma }) => computeStats(prisma, filter),
+    resolve: (_root, { filter }, { prisma }) => new StatsRequest(prisma, filter),
   }),
 );
