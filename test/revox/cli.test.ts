@@ -81,8 +81,8 @@ describe('npm run sync', () => {
     server = await startTestServer({}, database);
     const run = await sync(['--all']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toContain(`Cannot sync: the embedded database in ${database.dataDir} is in use by process ${process.pid}`);
-    expect(run.stderr).toContain('stop the server');
+    expect(run.stderr).toContain(`Cannot sync: DATA_DIR ${database.dataDir} is in use by process ${process.pid}`);
+    expect(run.stderr).toContain('Stop that process (the server');
     await server.stop();
     server = undefined;
   });
