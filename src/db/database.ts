@@ -114,6 +114,9 @@ function postgresAdapter(connectionString: string): OpenedAdapter {
     // A dead server must fail requests fast (503) instead of leaving them queued.
     query_timeout: 30_000,
     max: 10,
+    // Prisma's pg adapter sends and reads timestamps without their offset: a session in any zone but UTC would
+    // shift every stored time.
+    options: '-c TimeZone=UTC',
   });
   // The same pg at run time; only the copies of @types/pg differ.
   const adapter = new PrismaPg(pool as unknown as ConstructorParameters<typeof PrismaPg>[0]);
