@@ -12,7 +12,11 @@ import { startTestServer } from '../test/helpers/server.ts';
 import { waitFor, wsClient } from '../test/helpers/subscriptions.ts';
 
 const { values } = parseArgs({
-  options: { subscribers: { type: 'string', default: '200' }, deliveries: { type: 'string', default: '60' }, interval: { type: 'string', default: '50' } },
+  options: {
+    subscribers: { type: 'string', default: '200' },
+    deliveries: { type: 'string', default: '60' },
+    interval: { type: 'string', default: '50' },
+  },
 });
 const subscribers = Number(values.subscribers);
 const deliveries = Number(values.deliveries);
@@ -64,12 +68,21 @@ for (let i = 0; i < 200; i++) {
   await (await fetch(`${server.url}/health`)).text();
   health.push(performance.now() - start);
 }
-const pct = (samples: number[], p: number) => [...samples].sort((a, b) => a - b)[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
+const pct = (samples: number[], p: number) =>
+  [...samples].sort((a, b) => a - b)[Math.min(samples.length - 1, Math.floor(p * samples.length))]!;
 process.stdout.write('\n');
 console.table([
-  { measure: `webhook 200 -> event at each of ${subscribers} subscribers`, 'p50 ms': pct(latencies, 0.5).toFixed(1), 'p99 ms': pct(latencies, 0.99).toFixed(1) },
+  {
+    measure: `webhook 200 -> event at each of ${subscribers} subscribers`,
+    'p50 ms': pct(latencies, 0.5).toFixed(1),
+    'p99 ms': pct(latencies, 0.99).toFixed(1),
+  },
   { measure: 'baseline: GET /health round trip', 'p50 ms': pct(health, 0.5).toFixed(2), 'p99 ms': pct(health, 0.99).toFixed(2) },
-  { measure: 'ratio event / baseline', 'p50 ms': (pct(latencies, 0.5) / pct(health, 0.5)).toFixed(1), 'p99 ms': (pct(latencies, 0.99) / pct(health, 0.99)).toFixed(1) },
+  {
+    measure: 'ratio event / baseline',
+    'p50 ms': (pct(latencies, 0.5) / pct(health, 0.5)).toFixed(1),
+    'p99 ms': (pct(latencies, 0.99) / pct(health, 0.99)).toFixed(1),
+  },
 ]);
 console.log(`Server RSS: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB (server and clients share this process)`);
 for (const client of clients) await client.dispose();

@@ -36,13 +36,33 @@ async function insertBaseline(transaction: Transaction, delivery: ReturnType<typ
     await exec(
       `INSERT INTO call_orders (id, revox_id, from_phone_number, to_phone_number, direction, is_completed, calls_count, created_at, version_key, updated_at, metadata)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'v',now(),$9)`,
-      [orderId, call.id, call.from_phone_number, call.to_phone_number, call.direction, call.is_completed, call.calls_count, call.created_at, JSON.stringify(call.metadata)],
+      [
+        orderId,
+        call.id,
+        call.from_phone_number,
+        call.to_phone_number,
+        call.direction,
+        call.is_completed,
+        call.calls_count,
+        call.created_at,
+        JSON.stringify(call.metadata),
+      ],
     );
     const attemptId = randomUUID();
     await exec(
       `INSERT INTO call_attempts (id, revox_id, call_order_id, phone_number, status, result, started_at, ended_at, version_key, updated_at, structured_output)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,'v',now(),$9)`,
-      [attemptId, attempt.id, orderId, attempt.phone_number, attempt.status, attempt.result, attempt.started_at, attempt.ended_at, JSON.stringify(attempt.structured_output)],
+      [
+        attemptId,
+        attempt.id,
+        orderId,
+        attempt.phone_number,
+        attempt.status,
+        attempt.result,
+        attempt.started_at,
+        attempt.ended_at,
+        JSON.stringify(attempt.structured_output),
+      ],
     );
     const rows = attempt.transcript.map((turn, position) => [randomUUID(), attemptId, position, turn.role, turn.content]);
     const placeholders = rows.map((_, i) => `($${i * 5 + 1},$${i * 5 + 2},$${i * 5 + 3},$${i * 5 + 4},$${i * 5 + 5})`).join(',');

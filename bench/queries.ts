@@ -44,7 +44,8 @@ try {
       // The column lists are long and say little: show how many, then the rest of the statement.
       const flat = sql.replace(/\s+/g, ' ').replaceAll('"public".', '');
       const from = flat.indexOf(' FROM ');
-      const shown = flat.startsWith('SELECT ') && from > 0 ? `SELECT <${flat.slice(7, from).split(',').length} columns>${flat.slice(from)}` : flat;
+      const shown =
+        flat.startsWith('SELECT ') && from > 0 ? `SELECT <${flat.slice(7, from).split(',').length} columns>${flat.slice(from)}` : flat;
       console.log(`- ${shown.length > 900 ? `${shown.slice(0, 900)}...` : shown}`);
     }
   };
@@ -80,8 +81,11 @@ try {
   await delivered.text();
   await waitFor(() => received === clients.length);
   const storing = statements.indexOf('COMMIT') + 1;
-  console.log(`\n## one delivery with ${clients.length} subscribers: ${statements.length} SQL statements (${storing} to store it, ${statements.length - storing} to deliver the events)`);
-  for (const sql of statements.slice(storing, storing + 4)) console.log(`- ${sql.replace(/\s+/g, ' ').replaceAll('"public".', '').slice(0, 300)}`);
+  console.log(
+    `\n## one delivery with ${clients.length} subscribers: ${statements.length} SQL statements (${storing} to store it, ${statements.length - storing} to deliver the events)`,
+  );
+  for (const sql of statements.slice(storing, storing + 4))
+    console.log(`- ${sql.replace(/\s+/g, ' ').replaceAll('"public".', '').slice(0, 300)}`);
   for (const client of clients) await client.dispose();
   await server.stop();
 
@@ -89,8 +93,14 @@ try {
   const filter = `a.result IN ('human') AND EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id AND m.content ILIKE '%${SEARCH_WORD}%')`;
   await withClient(databaseUrl, async (client) => {
     for (const [label, sql] of [
-      ['Callboard order: ended_at DESC NULLS LAST, id DESC', `SELECT a.id FROM call_attempts a WHERE ${filter} ORDER BY a.ended_at DESC NULLS LAST, a.id DESC LIMIT 21`],
-      ['index order: ended_at DESC, id DESC (ended only)', `SELECT a.id FROM call_attempts a WHERE a.ended_at IS NOT NULL AND ${filter} ORDER BY a.ended_at DESC, a.id DESC LIMIT 21`],
+      [
+        'Callboard order: ended_at DESC NULLS LAST, id DESC',
+        `SELECT a.id FROM call_attempts a WHERE ${filter} ORDER BY a.ended_at DESC NULLS LAST, a.id DESC LIMIT 21`,
+      ],
+      [
+        'index order: ended_at DESC, id DESC (ended only)',
+        `SELECT a.id FROM call_attempts a WHERE a.ended_at IS NOT NULL AND ${filter} ORDER BY a.ended_at DESC, a.id DESC LIMIT 21`,
+      ],
     ] as const) {
       const plan = (await client.query(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) ${sql}`)).rows.map((row) => row['QUERY PLAN'] as string);
       console.log(`\n## EXPLAIN ANALYZE, ${label}\n${plan.map((line) => `    ${line}`).join('\n')}`);

@@ -94,7 +94,9 @@ async function main() {
   if (postgres.source === 'DATABASE_URL') cleanups.push(() => dropDatabase(postgres.adminUrl, dbName));
   log('Loading the data set');
   const dataSet = await loadDataSet(databaseUrl, scale, log);
-  log(`Loaded ${dataSet.orders} orders, ${dataSet.attempts} attempts, ${dataSet.messages} transcript messages in ${dataSet.loadSeconds.toFixed(1)} s`);
+  log(
+    `Loaded ${dataSet.orders} orders, ${dataSet.attempts} attempts, ${dataSet.messages} transcript messages in ${dataSet.loadSeconds.toFixed(1)} s`,
+  );
 
   const dataDir = mkdtempSync(path.join(tmpdir(), 'callboard-bench-'));
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
@@ -138,7 +140,12 @@ async function main() {
     }
   };
 
-  const callboard = await start('Callboard', CALLBOARD_SCRIPT, callboardEnv, values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []);
+  const callboard = await start(
+    'Callboard',
+    CALLBOARD_SCRIPT,
+    callboardEnv,
+    values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  );
   const baseline = await start('baseline', BASELINE_SCRIPT, { DATABASE_URL: databaseUrl });
   let postgraphile: ServerProcess | undefined;
   if (wanted('page') || wanted('search')) {
@@ -152,7 +159,13 @@ async function main() {
     await attempt('page', async () => {
       log(`\n## Read a page: callOrders(first: 50) with last attempt and transcript, 10 connections`);
       const sides = await pageScenario(callboard, postgraphile, baseline, timing, dataSet.orders);
-      report.http.push({ scenario: 'page', description: 'callOrders(first: 50) + lastAttempt + transcript', connections: 10, baseline: 'baseline: one SQL statement', sides });
+      report.http.push({
+        scenario: 'page',
+        description: 'callOrders(first: 50) + lastAttempt + transcript',
+        connections: 10,
+        baseline: 'baseline: one SQL statement',
+        sides,
+      });
     });
   }
   if (wanted('search')) {
@@ -163,7 +176,13 @@ async function main() {
         return JSON.parse(body).data.callAttempts.nodes.length as number;
       });
       const sides = await searchScenario(callboard, postgraphile, baseline, timing, expected);
-      report.http.push({ scenario: 'search', description: `callAttempts(first: 20, transcriptContains "${SEARCH_WORD}", result HUMAN)`, connections: 10, baseline: 'baseline: one SQL statement', sides });
+      report.http.push({
+        scenario: 'search',
+        description: `callAttempts(first: 20, transcriptContains "${SEARCH_WORD}", result HUMAN)`,
+        connections: 10,
+        baseline: 'baseline: one SQL statement',
+        sides,
+      });
     });
   }
   if (postgraphile) await stop(postgraphile);
@@ -171,7 +190,13 @@ async function main() {
     await attempt('ingest', async () => {
       log(`\n## Webhook ingest: new deliveries with 50-turn transcripts, 32 connections`);
       const sides = await ingestScenario(callboard, baseline, timing, runId);
-      report.http.push({ scenario: 'ingest', description: 'POST /webhooks/revox, new order + attempt + 50-turn transcript', connections: 32, baseline: 'baseline: plain pg, one transaction', sides });
+      report.http.push({
+        scenario: 'ingest',
+        description: 'POST /webhooks/revox, new order + attempt + 50-turn transcript',
+        connections: 32,
+        baseline: 'baseline: plain pg, one transaction',
+        sides,
+      });
     });
   }
   await stop(baseline);
@@ -179,7 +204,14 @@ async function main() {
   if (wanted('fanout')) {
     await attempt('fan-out, one instance', async () => {
       log(`\n## Fan-out: ${subscribers} graphql-ws subscribers on one instance, a webhook every 50 ms`);
-      const result = await fanoutScenario({ servers: [callboard], subscribers, deliveries: fanoutDeliveries, intervalMs: 50, runId, label: 'one' });
+      const result = await fanoutScenario({
+        servers: [callboard],
+        subscribers,
+        deliveries: fanoutDeliveries,
+        intervalMs: 50,
+        runId,
+        label: 'one',
+      });
       report.fanout.push({ label: 'one instance', ...result });
       log(fanoutLine(result));
     });
@@ -197,7 +229,14 @@ async function main() {
       log(`\n## Fan-out: ${subscribers} subscribers over two instances through Redis, webhooks to the first`);
       const a = await start('Callboard A', CALLBOARD_SCRIPT, { ...callboardEnv, REDIS_URL: redis.url });
       const b = await start('Callboard B', CALLBOARD_SCRIPT, { ...callboardEnv, REDIS_URL: redis.url });
-      const result = await fanoutScenario({ servers: [a, b], subscribers, deliveries: fanoutDeliveries, intervalMs: 50, runId, label: 'redis' });
+      const result = await fanoutScenario({
+        servers: [a, b],
+        subscribers,
+        deliveries: fanoutDeliveries,
+        intervalMs: 50,
+        runId,
+        label: 'redis',
+      });
       report.fanout.push({ label: 'two instances, Redis', ...result });
       log(fanoutLine(result));
       await stop(a);

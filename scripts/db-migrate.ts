@@ -6,5 +6,7 @@ import { runCommand } from '../src/cli.ts';
 
 await runCommand('Usage: npm run db:migrate', async (database) => {
   const applied = database.appliedMigrations;
-  process.stdout.write(applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}\n` : 'The database is up to date.\n');
+  process.stdout.write(
+    applied.length ? `Applied ${applied.length} migration(s): ${applied.join(', ')}\n` : 'The database is up to date.\n',
+  );
 });

@@ -16,5 +16,9 @@ await runCommand(USAGE, async (database) => {
   if (!values.phone || positionals.length > 0) throw new UsageError('erase needs --phone and nothing else.');
   const result = await eraseCalls(database.prisma, { phoneNumber: values.phone, dryRun: values['dry-run'] ?? false, erasedBy: 'cli' });
   const counts = `${result.callOrders} call orders, ${result.callAttempts} attempts, ${result.transcriptMessages} transcript messages, ${result.webhookDeliveries} archived deliveries`;
-  process.stdout.write(result.dryRun ? `Dry run: would erase ${counts}. Nothing was changed.\n` : `Erased ${counts}. The erasure is recorded in the audit table.\n`);
+  process.stdout.write(
+    result.dryRun
+      ? `Dry run: would erase ${counts}. Nothing was changed.\n`
+      : `Erased ${counts}. The erasure is recorded in the audit table.\n`,
+  );
 });

@@ -24,7 +24,11 @@ await runCommand(USAGE, async (database) => {
 
   if (command === 'create' && rest.length === 0) {
     if (!values.name || !values.scope) throw new UsageError('create needs --name and --scope.');
-    const created = await keys.create({ name: values.name, scopes: values.scope, expiresInDays: values.expires === undefined ? null : days(values.expires) });
+    const created = await keys.create({
+      name: values.name,
+      scopes: values.scope,
+      expiresInDays: values.expires === undefined ? null : days(values.expires),
+    });
     // The key alone on stdout, so that it can be captured; the explanation on stderr.
     process.stderr.write(
       `Created API key "${created.name}" (${created.scopes.join(', ')})${created.expiresAt ? `, expires ${created.expiresAt.toISOString()}` : ''}.\n` +
@@ -64,6 +68,10 @@ function days(text: string): number {
 function table(rows: Record<string, string>[]): string {
   const columns = Object.keys(rows[0]!);
   const widths = columns.map((column) => Math.max(column.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => cells.map((cell, index) => cell.padEnd(widths[index]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, index) => cell.padEnd(widths[index]!))
+      .join('  ')
+      .trimEnd();
   return [line(columns), ...rows.map((row) => line(columns.map((column) => row[column]!)))].join('\n');
 }

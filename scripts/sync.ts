@@ -4,9 +4,9 @@
  * Exit codes: 0 done, 1 calls failed or the run stopped (run again to resume), 2 usage or configuration, 3 Revox
  * refused REVOX_API_KEY, 130 interrupted.
  */
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { ConfigError, loadConfig, type Config } from '../src/config.ts';
 import { DataDirBusyError } from '../src/db/dataDirLock.ts';
-import { openDatabase } from '../src/db/database.ts';
+import { openDatabase, type Database } from '../src/db/database.ts';
 import { createEventBus } from '../src/events/eventBus.ts';
 import { createLogger } from '../src/log.ts';
 import { revoxClientFromConfig } from '../src/revox/client.ts';
@@ -25,15 +25,17 @@ function fail(message: string, code = 2): never {
 
 function parseSince(args: string[]): Date | null {
   if (args.length === 1 && args[0] === '--all') return null;
-  const value = args.length === 2 && args[0] === '--since' ? args[1]! : args.length === 1 ? /^--since=(.*)$/.exec(args[0]!)?.[1] : undefined;
-  if (value === undefined) fail(args.length === 0 ? `Say how far back to import.\n${USAGE}` : `Unexpected arguments: ${args.join(' ')}\n${USAGE}`);
+  const value =
+    args.length === 2 && args[0] === '--since' ? args[1]! : args.length === 1 ? /^--since=(.*)$/.exec(args[0]!)?.[1] : undefined;
+  if (value === undefined)
+    fail(args.length === 0 ? `Say how far back to import.\n${USAGE}` : `Unexpected arguments: ${args.join(' ')}\n${USAGE}`);
   const since = parseIsoDateTime(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
   if (typeof since === 'string') fail(`--since ${since}\n${USAGE}`);
   return since;
 }
 
 const since = parseSince(process.argv.slice(2));
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (error) {
@@ -42,7 +44,7 @@ try {
 }
 const apiKey = config.revoxApiKey ?? fail('REVOX_API_KEY is not set: create a key in Revox (Dashboard, API Keys) and set it.');
 
-let database;
+let database: Database;
 try {
   database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
 } catch (error) {
@@ -50,7 +52,10 @@ try {
   fail(`Cannot sync: ${error.message}`);
 }
 // Logs (Redis trouble) go to stderr: stdout carries the progress.
-const events = createEventBus(config.redisUrl, createLogger((line) => process.stderr.write(`${line}\n`)));
+const events = createEventBus(
+  config.redisUrl,
+  createLogger((line) => process.stderr.write(`${line}\n`)),
+);
 const interrupt = new AbortController();
 process.once('SIGINT', () => interrupt.abort());
 process.once('SIGTERM', () => interrupt.abort());

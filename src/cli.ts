@@ -19,13 +19,15 @@ export class UsageError extends Error {
 /** The caller's mistakes: their message is the whole story. */
 const USER_ERRORS = [UsageError, ConfigError, KeyError, ErasureError];
 
-export async function runCommand(usage: string, run: (database: Database) => Promise<number | void>): Promise<never> {
+/** `run` may return an exit code; anything else means 0. */
+export async function runCommand(usage: string, run: (database: Database) => Promise<unknown>): Promise<never> {
   let code = 0;
   let database: Database | undefined;
   try {
     const config = loadConfig();
     database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-    code = (await run(database)) ?? 0;
+    const result = await run(database);
+    code = typeof result === 'number' ? result : 0;
   } catch (error) {
     const isUserError = USER_ERRORS.some((kind) => error instanceof kind);
     const message =

@@ -1,5 +1,5 @@
 /** Reads the configuration, starts the server, and stops it gracefully on SIGINT or SIGTERM. */
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { DataDirBusyError } from './db/dataDirLock.ts';
 import { createLogger, describeError } from './log.ts';
 import { startServer } from './server.ts';
@@ -11,7 +11,7 @@ process.umask(0o077);
 
 const logger = createLogger();
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (error) {
@@ -62,7 +62,9 @@ try {
   }
   // The two causes a person can fix at once get one line saying how, and no stack trace.
   if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-    process.stderr.write(`Port ${config.port} is already in use on ${config.host}: stop the other process or set PORT=... (PORT=0 picks a free port).\n`);
+    process.stderr.write(
+      `Port ${config.port} is already in use on ${config.host}: stop the other process or set PORT=... (PORT=0 picks a free port).\n`,
+    );
   } else if (error instanceof DataDirBusyError) {
     process.stderr.write(`${error.message}\n`);
   } else {

@@ -51,7 +51,12 @@ export function createMetrics() {
     registers,
   });
   const eventsPublished = new Counter({ name: 'callboard_events_published_total', help: 'Completion events published.', registers });
-  const eventsSent = new Counter({ name: 'callboard_events_sent_total', help: 'Events resolved and handed to a subscriber transport.', labelNames: ['transport'], registers });
+  const eventsSent = new Counter({
+    name: 'callboard_events_sent_total',
+    help: 'Events resolved and handed to a subscriber transport.',
+    labelNames: ['transport'],
+    registers,
+  });
   const eventsDropped = new Counter({
     name: 'callboard_events_dropped_total',
     help: 'Events thrown away with a subscriber cut off for falling behind.',

@@ -12,7 +12,10 @@ export function parseIsoDateTime(text: string): Date | string {
   }
   if (!isCalendarDate(text)) return 'is not a valid date-time (impossible date)';
   // Date.parse accepts only `±hh:mm` offsets; normalise `±hhmm` and `±hh`.
-  const normalised = text.replace(' ', 'T').replace(/([+-]\d{2})(\d{2})$/, '$1:$2').replace(/([+-]\d{2})$/, '$1:00');
+  const normalised = text
+    .replace(' ', 'T')
+    .replace(/([+-]\d{2})(\d{2})$/, '$1:$2')
+    .replace(/([+-]\d{2})$/, '$1:00');
   const date = new Date(normalised);
   if (Number.isNaN(date.getTime())) return 'is not a valid date-time (impossible time or offset)';
   return date;

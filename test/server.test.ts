@@ -84,7 +84,9 @@ describe('start-up', () => {
       let stderr = '';
       child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       expect(await exited(child)).toBe(1);
-      expect(stderr).toBe(`Port ${port} is already in use on 127.0.0.1: stop the other process or set PORT=... (PORT=0 picks a free port).\n`);
+      expect(stderr).toBe(
+        `Port ${port} is already in use on 127.0.0.1: stop the other process or set PORT=... (PORT=0 picks a free port).\n`,
+      );
     } finally {
       await new Promise((resolve) => occupier.close(resolve));
     }
@@ -119,7 +121,13 @@ describe('logs', () => {
       expect(deliveries[2].requestId).toBe('trace-42');
 
       const all = server.logs.join('\n');
-      for (const forbidden of [WEBHOOK_SECRET, 'a-wrong-token-that-must-not-be-logged', custom.call.llm_model.api_key, 'order 7781', 'Saint-Éloi']) {
+      for (const forbidden of [
+        WEBHOOK_SECRET,
+        'a-wrong-token-that-must-not-be-logged',
+        custom.call.llm_model.api_key,
+        'order 7781',
+        'Saint-Éloi',
+      ]) {
         expect(all).not.toContain(forbidden);
       }
     } finally {
@@ -162,7 +170,11 @@ describe('graceful shutdown', () => {
     const restarted = await startServerProcess(env);
     try {
       for (const { id } of answered) {
-        const { body } = await graphql(restarted.url, `query($id: String!) { callOrder(revoxId: $id) { attempts { nodes { revoxId transcript { position } } } } }`, { id });
+        const { body } = await graphql(
+          restarted.url,
+          `query($id: String!) { callOrder(revoxId: $id) { attempts { nodes { revoxId transcript { position } } } } }`,
+          { id },
+        );
         expect(body.errors, id).toBeUndefined();
         const [attempt] = body.data.callOrder.attempts.nodes;
         expect(attempt.revoxId, id).toBe(id.replace('call_', ''));

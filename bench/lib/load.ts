@@ -52,7 +52,9 @@ export async function runLoad(label: string, options: Options): Promise<Result> 
   instance.on('response', () => (responses += 1));
   const timer = setInterval(() => {
     const seconds = (Date.now() - started) / 1000;
-    progress(`${label}: ${seconds.toFixed(0)}/${options.duration ?? '?'} s, ${responses} responses, ${(responses / Math.max(seconds, 0.001)).toFixed(0)}/s`);
+    progress(
+      `${label}: ${seconds.toFixed(0)}/${options.duration ?? '?'} s, ${responses} responses, ${(responses / Math.max(seconds, 0.001)).toFixed(0)}/s`,
+    );
   }, 500);
   try {
     return await instance;

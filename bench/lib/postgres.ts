@@ -50,7 +50,7 @@ export async function obtainPostgres(): Promise<PostgresServer> {
   if (given) return { adminUrl: given, version: await serverVersion(given), source: 'DATABASE_URL', stop: async () => {} };
 
   const bin = debianPostgresBin();
-  if (!bin) throw new Error('Set DATABASE_URL to a PostgreSQL server, or install Debian\'s postgresql package.');
+  if (!bin) throw new Error("Set DATABASE_URL to a PostgreSQL server, or install Debian's postgresql package.");
   const asPostgres = (command: string) => execFileSync('su', ['postgres', '-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
   const dataDir = mkdtempSync(path.join(tmpdir(), 'callboard-bench-pg-'));
   const postgresUid = Number(spawnSync('id', ['-u', 'postgres']).stdout.toString().trim());

@@ -39,7 +39,12 @@ export function cpuSecondsOf(pid: number): number {
  * Starts `node [nodeArgs] --import tsx <script>` and waits for its `server.listening` JSON line on stdout.
  * RSS is sampled every 100 ms for as long as it runs.
  */
-export async function startProcess(name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
+export async function startProcess(
+  name: string,
+  script: string,
+  env: Record<string, string>,
+  nodeArgs: string[] = [],
+): Promise<ServerProcess> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -40,7 +40,13 @@ export function renderMarkdown(report: Report): string {
   for (const fan of report.fanout) {
     const failedWebhooks = Object.values(fan.webhookFailures ?? {}).reduce((sum, n) => sum + n, 0);
     const problems = [
-      ...(failedWebhooks ? [`${failedWebhooks} of ${fan.deliveries} webhooks failed: ${Object.entries(fan.webhookFailures).map(([k, n]) => `${n}x ${k}`).join(', ')}`] : []),
+      ...(failedWebhooks
+        ? [
+            `${failedWebhooks} of ${fan.deliveries} webhooks failed: ${Object.entries(fan.webhookFailures)
+              .map(([k, n]) => `${n}x ${k}`)
+              .join(', ')}`,
+          ]
+        : []),
       ...(fan.missing ? [`${fan.missing} events not received within 30 s of the last webhook`] : []),
     ];
     lines.push(
@@ -48,7 +54,9 @@ export function renderMarkdown(report: Report): string {
         `${fan.events} of ${(fan.deliveries - failedWebhooks) * fan.subscribers} events received | ${f(fan.p50Ms)} | ${f(fan.p99Ms)} | ${fan.peakRssMiB.map((r) => f(r, 0)).join(' + ')} | ` +
         `p50 ${f(fan.p50Ms / fan.healthP50Ms, 0)}x, p99 ${f(fan.p99Ms / fan.healthP99Ms, 0)}x GET /health | p99 < 100 ms: ${fan.p99Ms < 100 && fan.missing === 0 && failedWebhooks === 0 ? 'met' : 'NOT met'} |`,
     );
-    lines.push(`| fan-out, ${fan.label} | baseline: GET /health round trip | | ${f(fan.healthP50Ms, 2)} | ${f(fan.healthP99Ms, 2)} | | 1.00 (baseline) | |`);
+    lines.push(
+      `| fan-out, ${fan.label} | baseline: GET /health round trip | | ${f(fan.healthP50Ms, 2)} | ${f(fan.healthP99Ms, 2)} | | 1.00 (baseline) | |`,
+    );
   }
   if (report.soak) {
     const s = report.soak;
@@ -57,6 +65,7 @@ export function renderMarkdown(report: Report): string {
         `slope ${f(s.slopeMiBPerMinute, 2)} MiB/min | flat: ${s.flat ? 'met' : 'NOT met'} |`,
     );
   }
-  for (const failure of report.failures) lines.push(`| ${failure.scenario} | FAILED: ${failure.error.split('\n')[0]!.replaceAll('|', '/')} | | | | | | |`);
+  for (const failure of report.failures)
+    lines.push(`| ${failure.scenario} | FAILED: ${failure.error.split('\n')[0]!.replaceAll('|', '/')} | | | | | | |`);
   return lines.join('\n');
 }

@@ -75,7 +75,11 @@ class Subscribers {
 }
 
 async function post(url: string, body: string): Promise<number> {
-  const response = await fetch(`${url}/webhooks/revox?token=${WEBHOOK_SECRET}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const response = await fetch(`${url}/webhooks/revox?token=${WEBHOOK_SECRET}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
   await response.text();
   return response.status;
 }
@@ -137,11 +141,13 @@ export async function fanoutScenario(options: {
       // Keep the schedule: sleep until the next slot, not a fixed 50 ms after the send.
       const next = started + (i + 1) * intervalMs;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - performance.now())));
-      if (process.stderr.isTTY) process.stderr.write(`\r\x1b[Kfan-out ${label}: ${i + 1}/${deliveries} webhooks sent, ${allReceived.size} fully received`);
+      if (process.stderr.isTTY)
+        process.stderr.write(`\r\x1b[Kfan-out ${label}: ${i + 1}/${deliveries} webhooks sent, ${allReceived.size} fully received`);
     }
     await Promise.all(pending);
     const deadline = Date.now() + 30_000;
-    while ([...answeredAt.keys()].some((id) => !allReceived.has(id)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while ([...answeredAt.keys()].some((id) => !allReceived.has(id)) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
     const peakRssMiB = servers.map((server) => server.peakRssMiB());
     const cpuAfter = [...servers.map((server) => cpuSecondsOf(server.pid)), cpuSecondsOf(subs.child.pid!)];

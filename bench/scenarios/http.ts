@@ -12,7 +12,12 @@ function deliveryTemplate(turns: number) {
   return JSON.stringify(orderDelivery('__ORDER__', [{ id: '__ORDER___a0', result: 'human', turns }], 0));
 }
 
-export async function ingestScenario(callboard: ServerProcess, baseline: ServerProcess, timing: Timing, runId: string): Promise<SideResult[]> {
+export async function ingestScenario(
+  callboard: ServerProcess,
+  baseline: ServerProcess,
+  timing: Timing,
+  runId: string,
+): Promise<SideResult[]> {
   const template = deliveryTemplate(50);
   const deliveries = (prefix: string) => {
     let sequence = 0;
@@ -25,17 +30,29 @@ export async function ingestScenario(callboard: ServerProcess, baseline: ServerP
       const next = deliveries(`ingest_${runId}_${name.replace(/\W+/g, '')}_${round}`);
       return {
         url: server.url,
-        requests: [{ method: 'POST', path, headers: { 'content-type': 'application/json' }, setupRequest: (request) => ({ ...request, body: next() }) }],
+        requests: [
+          {
+            method: 'POST',
+            path,
+            headers: { 'content-type': 'application/json' },
+            setupRequest: (request) => ({ ...request, body: next() }),
+          },
+        ],
       };
     },
     check: () =>
-      expectOk(`${server.url}${path}`, { method: 'POST', headers: JSON_HEADERS, body: deliveries(`ingest_${runId}_check_${name.replace(/\W+/g, '')}`)() }, (body) =>
-        body.status === 'accepted' && body.duplicate === false ? undefined : 'not accepted',
+      expectOk(
+        `${server.url}${path}`,
+        { method: 'POST', headers: JSON_HEADERS, body: deliveries(`ingest_${runId}_check_${name.replace(/\W+/g, '')}`)() },
+        (body) => (body.status === 'accepted' && body.duplicate === false ? undefined : 'not accepted'),
       ),
   });
   return compareSides(
     'ingest',
-    [side('Callboard', callboard, `/webhooks/revox?token=${WEBHOOK_SECRET}`), side('baseline: plain pg, one transaction', baseline, '/webhooks/revox')],
+    [
+      side('Callboard', callboard, `/webhooks/revox?token=${WEBHOOK_SECRET}`),
+      side('baseline: plain pg, one transaction', baseline, '/webhooks/revox'),
+    ],
     timing,
     32,
   );
@@ -53,7 +70,13 @@ export const POSTGRAPHILE_SEARCH = `query Search { allCallAttempts(first: 20, or
   result: { in: ["human"] }, transcriptMessagesByCallAttemptId: { some: { content: { includesInsensitive: "${SEARCH_WORD}" } } } }) {
   nodes { revoxId phoneNumber result endedAt callOrder: callOrderByCallOrderId { revoxId } } } }`;
 
-function graphqlSide(name: string, server: ServerProcess, query: string, nodes: (body: any) => unknown[] | undefined, expected: number): Side {
+function graphqlSide(
+  name: string,
+  server: ServerProcess,
+  query: string,
+  nodes: (body: any) => unknown[] | undefined,
+  expected: number,
+): Side {
   const body = JSON.stringify({ query });
   return {
     name,
@@ -73,24 +96,43 @@ function sqlSide(server: ServerProcess, path: string, nodes: (body: any) => unkn
     name: 'baseline: one SQL statement',
     server,
     load: () => ({ url: `${server.url}${path}` }),
-    check: () => expectOk(`${server.url}${path}`, {}, (answer) => (nodes(answer)?.length === expected ? undefined : `expected ${expected} nodes, got ${nodes(answer)?.length}`)),
+    check: () =>
+      expectOk(`${server.url}${path}`, {}, (answer) =>
+        nodes(answer)?.length === expected ? undefined : `expected ${expected} nodes, got ${nodes(answer)?.length}`,
+      ),
   };
 }
 
-export async function pageScenario(callboard: ServerProcess, postgraphile: ServerProcess | undefined, baseline: ServerProcess, timing: Timing, orders: number) {
+export async function pageScenario(
+  callboard: ServerProcess,
+  postgraphile: ServerProcess | undefined,
+  baseline: ServerProcess,
+  timing: Timing,
+  orders: number,
+) {
   const expected = Math.min(50, orders);
   const sides = [
     graphqlSide('Callboard', callboard, CALLBOARD_PAGE, (b) => b.data?.callOrders?.nodes, expected),
-    ...(postgraphile ? [graphqlSide('PostGraphile v5', postgraphile, POSTGRAPHILE_PAGE, (b) => b.data?.allCallOrders?.nodes, expected)] : []),
+    ...(postgraphile
+      ? [graphqlSide('PostGraphile v5', postgraphile, POSTGRAPHILE_PAGE, (b) => b.data?.allCallOrders?.nodes, expected)]
+      : []),
     sqlSide(baseline, '/page?first=50', (b) => b.data?.callOrders?.nodes, expected),
   ];
   return compareSides('page', sides, timing, 10);
 }
 
-export async function searchScenario(callboard: ServerProcess, postgraphile: ServerProcess | undefined, baseline: ServerProcess, timing: Timing, expected: number) {
+export async function searchScenario(
+  callboard: ServerProcess,
+  postgraphile: ServerProcess | undefined,
+  baseline: ServerProcess,
+  timing: Timing,
+  expected: number,
+) {
   const sides = [
     graphqlSide('Callboard', callboard, CALLBOARD_SEARCH, (b) => b.data?.callAttempts?.nodes, expected),
-    ...(postgraphile ? [graphqlSide('PostGraphile v5', postgraphile, POSTGRAPHILE_SEARCH, (b) => b.data?.allCallAttempts?.nodes, expected)] : []),
+    ...(postgraphile
+      ? [graphqlSide('PostGraphile v5', postgraphile, POSTGRAPHILE_SEARCH, (b) => b.data?.allCallAttempts?.nodes, expected)]
+      : []),
     sqlSide(baseline, `/search?q=${SEARCH_WORD}&result=human&first=20`, (b) => b.data?.callAttempts?.nodes, expected),
   ];
   return compareSides('search', sides, timing, 10);

@@ -59,7 +59,12 @@ export async function soakScenario(server: ServerProcess, minutes: number, runId
     const tail = samples.filter((s) => s.seconds >= 60);
     const mx = tail.reduce((s, p) => s + p.seconds, 0) / tail.length;
     const my = tail.reduce((s, p) => s + p.rssMiB, 0) / tail.length;
-    const slope = tail.reduce((s, p) => s + (p.seconds - mx) * (p.rssMiB - my), 0) / Math.max(1e-9, tail.reduce((s, p) => s + (p.seconds - mx) ** 2, 0));
+    const slope =
+      tail.reduce((s, p) => s + (p.seconds - mx) * (p.rssMiB - my), 0) /
+      Math.max(
+        1e-9,
+        tail.reduce((s, p) => s + (p.seconds - mx) ** 2, 0),
+      );
     return {
       minutes,
       requests: result.requests.total,

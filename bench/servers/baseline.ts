@@ -38,17 +38,41 @@ async function storeDelivery(raw: string, headers: Record<string, unknown>): Pro
       `INSERT INTO call_orders (id, revox_id, from_phone_number, to_phone_number, direction, is_completed, is_cancelled, calls_count,
          next_call_at, created_at, status, metadata, retry_config, llm_model, version_key, updated_at)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,'v',now())`,
-      [orderId, call.id, call.from_phone_number, call.to_phone_number, call.direction, call.is_completed, call.is_cancelled,
-        call.calls_count, call.next_call_at, call.created_at, call.status, JSON.stringify(call.metadata),
-        JSON.stringify(call.call_retry_config), JSON.stringify(call.llm_model)],
+      [
+        orderId,
+        call.id,
+        call.from_phone_number,
+        call.to_phone_number,
+        call.direction,
+        call.is_completed,
+        call.is_cancelled,
+        call.calls_count,
+        call.next_call_at,
+        call.created_at,
+        call.status,
+        JSON.stringify(call.metadata),
+        JSON.stringify(call.call_retry_config),
+        JSON.stringify(call.llm_model),
+      ],
     );
     const attemptId = randomUUID();
     await client.query(
       `INSERT INTO call_attempts (id, revox_id, call_order_id, phone_number, status, result, recording_url, started_at, answered_at,
          ended_at, structured_output, version_key, updated_at)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,'v',now())`,
-      [attemptId, attempt.id, orderId, attempt.phone_number, attempt.status, attempt.result, attempt.recording_url,
-        attempt.started_at, attempt.answered_at, attempt.ended_at, JSON.stringify(attempt.structured_output)],
+      [
+        attemptId,
+        attempt.id,
+        orderId,
+        attempt.phone_number,
+        attempt.status,
+        attempt.result,
+        attempt.recording_url,
+        attempt.started_at,
+        attempt.answered_at,
+        attempt.ended_at,
+        JSON.stringify(attempt.structured_output),
+      ],
     );
     const turns = attempt.transcript as { role: string; content: string }[];
     if (turns.length > 0) {

@@ -41,7 +41,16 @@ export class KeyError extends Error {
   override name = 'KeyError';
 }
 
-const INFO = { id: true, name: true, keyPrefix: true, scopes: true, createdAt: true, expiresAt: true, lastUsedAt: true, revokedAt: true } as const;
+const INFO = {
+  id: true,
+  name: true,
+  keyPrefix: true,
+  scopes: true,
+  createdAt: true,
+  expiresAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+} as const;
 
 function scopesFrom(text: string): Scope[] {
   try {
@@ -64,7 +73,9 @@ export function createKeyStore(prisma: PrismaClient) {
     async create(input: { name: string; scopes: readonly Scope[] | string; expiresInDays?: number | null }): Promise<CreatedKey> {
       const name = input.name.trim();
       if (name === '' || name.length > MAX_NAME_LENGTH || /[\s,]/.test(name)) {
-        throw new KeyError(`a key name is 1 to ${MAX_NAME_LENGTH} characters without spaces or commas, got ${JSON.stringify(input.name.slice(0, 40))}`);
+        throw new KeyError(
+          `a key name is 1 to ${MAX_NAME_LENGTH} characters without spaces or commas, got ${JSON.stringify(input.name.slice(0, 40))}`,
+        );
       }
       const scopes = typeof input.scopes === 'string' ? scopesFrom(input.scopes) : [...new Set(input.scopes)];
       if (scopes.length === 0) throw new KeyError('a key needs at least one scope');
@@ -75,15 +86,15 @@ export function createKeyStore(prisma: PrismaClient) {
       const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
       const created = await prisma.apiKey
         .create({
-        data: {
-          name,
-          keyHash: hashKey(key),
-          keyPrefix: key.slice(0, SHOWN_PREFIX_LENGTH),
-          scopes,
-          expiresAt: days ? new Date(Date.now() + days * 86_400_000) : null,
-        },
-        select: INFO,
-      })
+          data: {
+            name,
+            keyHash: hashKey(key),
+            keyPrefix: key.slice(0, SHOWN_PREFIX_LENGTH),
+            scopes,
+            expiresAt: days ? new Date(Date.now() + days * 86_400_000) : null,
+          },
+          select: INFO,
+        })
         .catch((error: unknown) => {
           if ((error as { code?: string }).code === 'P2002') {
             throw new KeyError(`a key named "${name}" exists already: revoke it or choose another name`);
@@ -100,7 +111,10 @@ export function createKeyStore(prisma: PrismaClient) {
     /** Revokes the key with this name or id; revoking it again changes nothing. */
     async revoke(nameOrId: string): Promise<ApiKeyInfo> {
       const isId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(nameOrId);
-      const key = await prisma.apiKey.findFirst({ where: isId ? { OR: [{ id: nameOrId }, { name: nameOrId }] } : { name: nameOrId }, select: INFO });
+      const key = await prisma.apiKey.findFirst({
+        where: isId ? { OR: [{ id: nameOrId }, { name: nameOrId }] } : { name: nameOrId },
+        select: INFO,
+      });
       if (!key) throw new KeyError(`no key named or with id "${nameOrId.slice(0, 100)}"`);
       if (key.revokedAt) return key;
       return prisma.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() }, select: INFO });
@@ -117,7 +131,10 @@ export function createKeyStore(prisma: PrismaClient) {
       if (!found.lastUsedAt || now.getTime() - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
         // Not awaited: a request never waits for this bookkeeping, and a failure to write it is harmless.
         prisma.apiKey
-          .updateMany({ where: { id: found.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) } }] }, data: { lastUsedAt: now } })
+          .updateMany({
+            where: { id: found.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) } }] },
+            data: { lastUsedAt: now },
+          })
           .catch(() => {});
       }
       return { id: found.id, name: found.name, scopes: found.scopes };

@@ -24,7 +24,14 @@ export function effectiveScopes(granted: readonly string[]): ReadonlySet<Scope> 
 
 /** Parses `calls:read,transcripts:read`; throws an error naming the unknown scope. */
 export function parseScopes(text: string): Scope[] {
-  const scopes = [...new Set(text.split(',').map((scope) => scope.trim()).filter((scope) => scope !== ''))];
+  const scopes = [
+    ...new Set(
+      text
+        .split(',')
+        .map((scope) => scope.trim())
+        .filter((scope) => scope !== ''),
+    ),
+  ];
   if (scopes.length === 0) throw new Error(`name at least one scope: ${SCOPES.join(', ')}`);
   for (const scope of scopes) {
     if (!isScope(scope)) throw new Error(`unknown scope "${scope.slice(0, 40)}": use ${SCOPES.join(', ')}`);

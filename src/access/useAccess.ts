@@ -35,7 +35,9 @@ export function useAccess({ authenticate, origins, keyWatch }: AccessOptions): P
       const host = request.headers.get('host');
       const origin = request.headers.get('origin');
       if (!origins.hostAllowed(host)) {
-        endResponse(forbidden('host_not_allowed', 'without API_TOKENS the API answers only to loopback Host names (localhost, 127.0.0.1, [::1])'));
+        endResponse(
+          forbidden('host_not_allowed', 'without API_TOKENS the API answers only to loopback Host names (localhost, 127.0.0.1, [::1])'),
+        );
         return;
       }
       if (origin !== null && !origins.originAllowed(origin, host)) {

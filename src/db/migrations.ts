@@ -140,16 +140,18 @@ async function readMigrationsList(): Promise<SchemaEngineWasm.MigrationList> {
   });
   const directoryNames = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   const migrationDirectories = await Promise.all(
-    directoryNames.sort((a, b) => a.localeCompare(b)).map(async (directoryName) => ({
-      path: directoryName,
-      migrationFile: {
-        path: 'migration.sql',
-        content: await readFile(path.join(migrationsDir, directoryName, 'migration.sql'), 'utf8').then(
-          (value) => ({ tag: 'ok' as const, value }),
-          (error: Error) => ({ tag: 'error' as const, value: error.message }),
-        ),
-      },
-    })),
+    directoryNames
+      .sort((a, b) => a.localeCompare(b))
+      .map(async (directoryName) => ({
+        path: directoryName,
+        migrationFile: {
+          path: 'migration.sql',
+          content: await readFile(path.join(migrationsDir, directoryName, 'migration.sql'), 'utf8').then(
+            (value) => ({ tag: 'ok' as const, value }),
+            (error: Error) => ({ tag: 'error' as const, value: error.message }),
+          ),
+        },
+      })),
   );
   // Before the first migration there is no lockfile yet, and the engine needs one to know the provider.
   const lockfile = await readFile(path.join(migrationsDir, lockfileName), 'utf8').catch(() => lockfileContent);

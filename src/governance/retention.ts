@@ -39,7 +39,9 @@ export function createRetention(prisma: PrismaClient, policy: RetentionPolicy, l
   /** One batch in one transaction; null when another instance holds the purge lock. */
   const batch = async (cutoffs: { attempts?: Date; deliveries?: Date }): Promise<PurgeCounts | null> =>
     prisma.$transaction(async (tx) => {
-      const [{ locked } = { locked: false }] = await tx.$queryRaw<{ locked: boolean }[]>`SELECT pg_try_advisory_xact_lock(${PURGE_LOCK}) AS locked`;
+      const [{ locked } = { locked: false }] = await tx.$queryRaw<
+        { locked: boolean }[]
+      >`SELECT pg_try_advisory_xact_lock(${PURGE_LOCK}) AS locked`;
       if (!locked) return null;
       const counts: PurgeCounts = { attempts: 0, transcriptMessages: 0, deliveryBodies: 0 };
       if (cutoffs.attempts) {

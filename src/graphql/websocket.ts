@@ -3,7 +3,7 @@
  * envelop so operations see the same schema, limits, access checks and error masking as over HTTP.
  */
 import type { Server } from 'node:http';
-import { GraphQLError } from 'graphql';
+import { type DocumentNode, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -38,7 +38,7 @@ export const CLOSE_SLOW_CONSUMER = 4008;
 export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 
-// biome-ignore lint: Yoga's instance type is generic over contexts this module does not need to know.
+// Yoga's instance type is generic over contexts this module does not need to know.
 type AnyYoga = YogaServerInstance<any, any>;
 
 export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, options: WebSocketOptions) {
@@ -100,7 +100,7 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
           transport: { name: 'websocket', cutOff: () => socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: events are not being read') },
         };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(serverContext);
-        let document;
+        let document: DocumentNode;
         try {
           document = parse(params.query);
         } catch (error) {

@@ -210,4 +210,3 @@ function useErrorLogging(logger: Logger): Plugin<Context> {
     onSubscribe: ({ args }) => ({ onSubscribeResult: onDone(args.contextValue) }),
   };
 }
-

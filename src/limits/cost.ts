@@ -174,7 +174,10 @@ export function measureOperation(
  * subscribes, so with the request's variables and whatever the transport: HTTP, SSE and graphql-ws alike.
  */
 export function useCostLimit(options: CostLimitOptions): Plugin {
-  function refuseExpensive({ args, setResultAndStopExecution }: {
+  function refuseExpensive({
+    args,
+    setResultAndStopExecution,
+  }: {
     args: ExecutionArgs;
     setResultAndStopExecution: (result: ExecutionResult) => void;
   }) {

@@ -5,7 +5,15 @@ import { useCostLimit } from './cost.ts';
 import { ASSUMED_LIST_SIZE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OPERATION_LIMITS } from './limits.ts';
 import { useResponseSizeLimit } from './responseSize.ts';
 
-export { listSize, measureOperation, useCostLimit, type CostLimitOptions, type CostModel, type ListSize, type OperationMeasure } from './cost.ts';
+export {
+  listSize,
+  measureOperation,
+  useCostLimit,
+  type CostLimitOptions,
+  type CostModel,
+  type ListSize,
+  type OperationMeasure,
+} from './cost.ts';
 export * from './limits.ts';
 export { jsonByteLength, useResponseSizeLimit, type ResponseSizeLimitOptions } from './responseSize.ts';
 

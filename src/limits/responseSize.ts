@@ -17,7 +17,8 @@ export function jsonByteLength(value: unknown, stopAbove: number): number {
   while (stack.length > 0 && bytes <= stopAbove) {
     const popped = stack.pop();
     // Errors (and any Date) are written as their toJSON() says.
-    const item = typeof (popped as { toJSON?: unknown } | null)?.toJSON === 'function' ? (popped as { toJSON(): unknown }).toJSON() : popped;
+    const item =
+      typeof (popped as { toJSON?: unknown } | null)?.toJSON === 'function' ? (popped as { toJSON(): unknown }).toJSON() : popped;
     if (typeof item === 'string') {
       bytes += Buffer.byteLength(JSON.stringify(item));
     } else if (typeof item === 'number' || typeof item === 'boolean' || item === null) {

@@ -149,7 +149,10 @@ export function createRevoxClient(options: RevoxClientOptions): RevoxClient {
         answer = await request('GET', path, null, undefined, signal);
       } catch (error) {
         if (error instanceof RevoxNotFoundError) {
-          throw new RevoxNotFoundError(`Revox has no call "${id}" (HTTP 404 to GET ${path}; check REVOX_RETRIEVE_PATH if no call is found)`, 404);
+          throw new RevoxNotFoundError(
+            `Revox has no call "${id}" (HTTP 404 to GET ${path}; check REVOX_RETRIEVE_PATH if no call is found)`,
+            404,
+          );
         }
         throw error;
       }

@@ -48,7 +48,8 @@ export function createSyncReporter(output: ProgressOutput, terminal: boolean, st
       if (summary.lastError) lines.push(`Stopped: ${summary.lastError}`);
       const listed = summary.failures.slice(0, FAILURES_LISTED);
       for (const failure of listed) lines.push(`  failed: ${failure.revoxId}: ${failure.error}`);
-      if (summary.failed > listed.length) lines.push(`  ... and ${summary.failed - listed.length} more (the archive, webhook_deliveries, says why)`);
+      if (summary.failed > listed.length)
+        lines.push(`  ... and ${summary.failed - listed.length} more (the archive, webhook_deliveries, says why)`);
       if (summary.status !== 'completed') lines.push('Run the same command again to continue where it stopped.');
       output.write(`${lines.join('\n')}\n`);
     },

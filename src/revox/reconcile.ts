@@ -134,7 +134,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       }
     } catch (error) {
       status = signal.aborted ? 'interrupted' : 'failed';
-      lastError = signal.aborted ? 'interrupted: the server is stopping' : error instanceof RevoxError ? error.message : describeError(error);
+      lastError = signal.aborted
+        ? 'interrupted: the server is stopping'
+        : error instanceof RevoxError
+          ? error.message
+          : describeError(error);
     }
     await recordProgress(prisma, runId, { ...counts, failures });
     await finishRun(prisma, runId, status, lastError ?? failures.at(-1)?.error ?? null);

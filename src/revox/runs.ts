@@ -62,7 +62,11 @@ export async function claimRun(prisma: PrismaClient, kind: RunKind, resume?: Res
       if (isAlive(latest)) return { busy: latest };
       await tx.revoxSyncRun.update({
         where: { id: latest.id },
-        data: { status: 'interrupted', finishedAt: new Date(), lastError: latest.lastError ?? 'its process stopped before the run finished' },
+        data: {
+          status: 'interrupted',
+          finishedAt: new Date(),
+          lastError: latest.lastError ?? 'its process stopped before the run finished',
+        },
       });
       latest.status = 'interrupted';
     }

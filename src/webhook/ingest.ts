@@ -8,7 +8,7 @@
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError } from '../log.ts';
 import { contentHash, isJsonObject, unstorablePart, type Json } from './json.ts';
-import { parseDelivery, PayloadError } from './payload.ts';
+import { parseDelivery, PayloadError, type Delivery } from './payload.ts';
 import { archivedBody, BODY_WITHHELD } from './redact.ts';
 import { withoutSecrets, type WithoutSecrets } from './secrets.ts';
 import { archiveRejection, storeDelivery, type ArchiveEntry, type DeliverySource, type StoredDelivery } from './store.ts';
@@ -120,7 +120,7 @@ async function ingestInto(entry: ArchiveEntry, prisma: PrismaClient, raw: RawDel
   entry.callRevoxId = isJsonObject(call) && typeof call.id === 'string' && !call.id.includes('\0') ? call.id.slice(0, 255) : null;
   const invalid = (error: PayloadError) => reject({ httpStatus: 422, code: 'invalid_delivery', message: error.message, path: error.path });
   if (unstorable) return invalid(new PayloadError(unstorable.path, unstorable.problem));
-  let delivery;
+  let delivery: Delivery;
   try {
     // Parsed JSON is left without `clean` only when it is unstorable.
     delivery = parseDelivery(clean!);

@@ -40,7 +40,9 @@ export function parseDelivery({ value: body }: WithoutSecrets): Delivery {
     if (listed.length > MAX_ATTEMPTS_PER_DELIVERY) {
       throw new PayloadError('call.call_attempts', `must hold at most ${MAX_ATTEMPTS_PER_DELIVERY} attempts, got ${listed.length}`);
     }
-    listed.forEach((attempt, index) => keepNewest(parseAttempt(attempt, `call.call_attempts[${index}]`)));
+    listed.forEach((attempt, index) => {
+      keepNewest(parseAttempt(attempt, `call.call_attempts[${index}]`));
+    });
   }
   for (const [value, path] of [
     [call.last_call_attempt, 'call.last_call_attempt'],

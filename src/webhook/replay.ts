@@ -65,7 +65,12 @@ async function replayOne(
   prisma: PrismaClient,
   delivery: { id: string; requestId: string; receivedAt: Date; body: string; headers: unknown; source: string },
 ): Promise<UnstoredDelivery | null> {
-  const unstored = (outcome: UnstoredDelivery['outcome'], error: string) => ({ id: delivery.id, receivedAt: delivery.receivedAt, outcome, error });
+  const unstored = (outcome: UnstoredDelivery['outcome'], error: string) => ({
+    id: delivery.id,
+    receivedAt: delivery.receivedAt,
+    outcome,
+    error,
+  });
   try {
     const result = await ingest(prisma, {
       requestId: delivery.requestId,

@@ -81,7 +81,11 @@ function createWebhookHandler(options: WebhookOptions) {
     const client = clientAddress ?? 'unknown';
     const retryAfter = failedTokens.retryAfterSeconds(client);
     if (retryAfter > 0) {
-      const response = error(429, 'too_many_failed_tokens', `too many requests with a wrong token from this address; retry in ${retryAfter} s`);
+      const response = error(
+        429,
+        'too_many_failed_tokens',
+        `too many requests with a wrong token from this address; retry in ${retryAfter} s`,
+      );
       response.headers.set('retry-after', String(retryAfter));
       return response;
     }
@@ -111,8 +115,19 @@ function createWebhookHandler(options: WebhookOptions) {
       const { stored } = result;
       return respond(
         200,
-        { status: 'accepted', duplicate: stored.duplicate, deliveryId: stored.deliveryId, callRevoxId: result.callRevoxId, attempts: stored.attempts },
-        { outcome: stored.duplicate ? 'duplicate' : 'accepted', callRevoxId: result.callRevoxId, attemptsCreated: stored.attempts.created, attemptsUpdated: stored.attempts.updated },
+        {
+          status: 'accepted',
+          duplicate: stored.duplicate,
+          deliveryId: stored.deliveryId,
+          callRevoxId: result.callRevoxId,
+          attempts: stored.attempts,
+        },
+        {
+          outcome: stored.duplicate ? 'duplicate' : 'accepted',
+          callRevoxId: result.callRevoxId,
+          attemptsCreated: stored.attempts.created,
+          attemptsUpdated: stored.attempts.updated,
+        },
       );
     } catch (failure) {
       const cause = failure instanceof IngestFailure ? failure.cause : failure;

@@ -39,7 +39,10 @@ const SECRET_NAME_SUFFIXES = [
 ];
 
 export function isSecretName(key: string): boolean {
-  const normalised = key.normalize('NFKC').toLowerCase().replace(/[^a-z0-9]/g, '');
+  const normalised = key
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '');
   return SECRET_NAME_SUFFIXES.some((suffix) => normalised.endsWith(suffix));
 }
 

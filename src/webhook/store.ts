@@ -162,7 +162,10 @@ async function upsertOrder(tx: Transaction, order: OrderRecord) {
   const stored = await tx.callOrder.findUnique({ where: { revoxId: order.revoxId }, select: { ...ORDER_FACTS, versionKey: true } });
   if (!stored) return { ...(await tx.callOrder.create({ data: orderData(order), select: ORDER_FACTS })), change: 'created' as const };
   if (stored.versionKey >= order.versionKey) return { ...stored, change: 'unchanged' as const };
-  return { ...(await tx.callOrder.update({ where: { id: stored.id }, data: orderData(order), select: ORDER_FACTS })), change: 'updated' as const };
+  return {
+    ...(await tx.callOrder.update({ where: { id: stored.id }, data: orderData(order), select: ORDER_FACTS })),
+    change: 'updated' as const,
+  };
 }
 
 function orderData(order: OrderRecord) {

@@ -33,13 +33,25 @@ const transcriptLine = () => delivery.call_attempt.transcript[1].content as stri
 
 /** The guarded reads, and the scope each needs. */
 const READS = [
-  { name: 'orders and attempts', scope: 'calls:read', query: '{ callOrders(first: 5) { nodes { revoxId toPhoneNumber lastAttempt { result durationSeconds } } } }' },
+  {
+    name: 'orders and attempts',
+    scope: 'calls:read',
+    query: '{ callOrders(first: 5) { nodes { revoxId toPhoneNumber lastAttempt { result durationSeconds } } } }',
+  },
   { name: 'stats', scope: 'calls:read', query: '{ callStats { attempts answerRate } }' },
   { name: 'a transcript', scope: 'transcripts:read', query: '{ callAttempts(first: 5) { nodes { revoxId transcript { content } } } }' },
   { name: 'a recording URL', scope: 'transcripts:read', query: '{ callAttempts(first: 5) { nodes { recordingUrl } } }' },
   { name: 'structured output', scope: 'transcripts:read', query: '{ callAttempts(first: 5) { nodes { structuredOutput } } }' },
-  { name: 'a transcript search', scope: 'transcripts:read', query: '{ callAttempts(first: 5, filter: { transcriptContains: "a" }) { totalCount } }' },
-  { name: 'stats over a transcript search', scope: 'transcripts:read', query: '{ callStats(filter: { transcriptContains: "a" }) { attempts } }' },
+  {
+    name: 'a transcript search',
+    scope: 'transcripts:read',
+    query: '{ callAttempts(first: 5, filter: { transcriptContains: "a" }) { totalCount } }',
+  },
+  {
+    name: 'stats over a transcript search',
+    scope: 'transcripts:read',
+    query: '{ callStats(filter: { transcriptContains: "a" }) { attempts } }',
+  },
   { name: 'the keys', scope: 'admin', query: '{ apiKeys { name keyPrefix } }' },
   { name: 'the erasures', scope: 'admin', query: '{ erasures { erasedAt } }' },
 ] as const;
@@ -50,11 +62,16 @@ const HOLDERS = [
   { key: 'admin', scopes: ['calls:read', 'transcripts:read', 'admin'] },
 ] as const;
 
-const CASES = HOLDERS.flatMap((holder) => READS.map((read) => ({ ...read, holder: holder.key, allowed: (holder.scopes as readonly string[]).includes(read.scope) })));
+const CASES = HOLDERS.flatMap((holder) =>
+  READS.map((read) => ({ ...read, holder: holder.key, allowed: (holder.scopes as readonly string[]).includes(read.scope) })),
+);
 
 function expectRefused(result: any, scope: string) {
   expect(result.errors?.length, JSON.stringify(result)).toBeGreaterThan(0);
-  expect(result.errors[0]).toMatchObject({ message: expect.stringContaining(`"${scope}" scope`), extensions: { code: 'FORBIDDEN', missingScope: scope } });
+  expect(result.errors[0]).toMatchObject({
+    message: expect.stringContaining(`"${scope}" scope`),
+    extensions: { code: 'FORBIDDEN', missingScope: scope },
+  });
   // Refused, never served: not even partly.
   expect(JSON.stringify(result.data ?? null)).not.toContain(transcriptLine());
   expect(JSON.stringify(result.data ?? null)).not.toContain('recordings.');
@@ -123,7 +140,10 @@ describe('every scope against every guarded read', () => {
   });
 
   it('a key with only calls:read may not erase or manage keys', async () => {
-    for (const mutation of ['mutation { eraseCalls(phoneNumber: "+33612345678", dryRun: true) { callOrders } }', 'mutation { revokeApiKey(nameOrId: "ops") { name } }']) {
+    for (const mutation of [
+      'mutation { eraseCalls(phoneNumber: "+33612345678", dryRun: true) { callOrders } }',
+      'mutation { revokeApiKey(nameOrId: "ops") { name } }',
+    ]) {
       expectRefused((await server.graphql(mutation, undefined, keys.transcripts)).body, 'admin');
     }
   });
@@ -138,16 +158,26 @@ describe('keys', () => {
   });
 
   it('are created with a cb_ prefix, stored only as a hash, and listed without their secret', async () => {
-    const created = (await server.graphql('mutation { createApiKey(name: "ci-bot", scopes: [CALLS_READ], expiresInDays: 30) { key apiKey { name scopes expiresAt } } }', undefined, keys.admin)).body.data.createApiKey;
+    const created = (
+      await server.graphql(
+        'mutation { createApiKey(name: "ci-bot", scopes: [CALLS_READ], expiresInDays: 30) { key apiKey { name scopes expiresAt } } }',
+        undefined,
+        keys.admin,
+      )
+    ).body.data.createApiKey;
     expect(created.key).toMatch(/^cb_[A-Za-z0-9_-]{43}$/);
     expect(created.apiKey).toMatchObject({ name: 'ci-bot', scopes: ['calls:read'] });
     expect(Date.parse(created.apiKey.expiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
 
-    const [row] = await server.database.prisma.$queryRaw<{ row: string }[]>`SELECT row_to_json(k)::text AS row FROM api_keys k WHERE name = 'ci-bot'`;
+    const [row] = await server.database.prisma.$queryRaw<
+      { row: string }[]
+    >`SELECT row_to_json(k)::text AS row FROM api_keys k WHERE name = 'ci-bot'`;
     expect(row!.row).not.toContain(created.key);
     expect(row!.row).toContain(hashKey(created.key));
 
-    const listed = JSON.stringify((await server.graphql('{ apiKeys { name keyPrefix scopes lastUsedAt revokedAt } }', undefined, keys.admin)).body);
+    const listed = JSON.stringify(
+      (await server.graphql('{ apiKeys { name keyPrefix scopes lastUsedAt revokedAt } }', undefined, keys.admin)).body,
+    );
     expect(listed).toContain('ci-bot');
     expect(listed).not.toContain(created.key);
     for (const key of Object.values(keys)) expect(listed).not.toContain(key);
@@ -156,31 +186,36 @@ describe('keys', () => {
     expect((await server.graphql('{ callStats { attempts } }', undefined, created.key)).status).toBe(200);
     await waitFor(async () => (await server.database.prisma.apiKey.findUnique({ where: { name: 'ci-bot' } }))?.lastUsedAt !== null);
 
-    const duplicate = (await server.graphql('mutation { createApiKey(name: "ci-bot", scopes: [ADMIN]) { key } }', undefined, keys.admin)).body;
+    const duplicate = (await server.graphql('mutation { createApiKey(name: "ci-bot", scopes: [ADMIN]) { key } }', undefined, keys.admin))
+      .body;
     expect(duplicate.errors[0].message).toMatch(/a key named "ci-bot" exists already/);
   });
 
-  it('a revoked key stops working at once over HTTP, and its open subscriptions are closed within seconds (4403)', async () => {
-    const store = createKeyStore(server.database.prisma);
-    const { key } = await store.create({ name: 'to-revoke', scopes: ['calls:read'] });
-    let closed: { code: number; reason: string } | undefined;
-    const client = wsClient(server.url, key, (event) => (closed = event));
-    cleanups.push(() => client.dispose());
-    await subscribeWs(client, 'subscription { callCompleted { attempt { revoxId } } }');
-    const stream = await subscribeSse(server.url, 'subscription { callCompleted { attempt { revoxId } } }', undefined, key);
-    cleanups.push(() => stream.close());
-    expect(stream.status).toBe(200);
+  it(
+    'a revoked key stops working at once over HTTP, and its open subscriptions are closed within seconds (4403)',
+    async () => {
+      const store = createKeyStore(server.database.prisma);
+      const { key } = await store.create({ name: 'to-revoke', scopes: ['calls:read'] });
+      let closed: { code: number; reason: string } | undefined;
+      const client = wsClient(server.url, key, (event) => (closed = event));
+      cleanups.push(() => client.dispose());
+      await subscribeWs(client, 'subscription { callCompleted { attempt { revoxId } } }');
+      const stream = await subscribeSse(server.url, 'subscription { callCompleted { attempt { revoxId } } }', undefined, key);
+      cleanups.push(() => stream.close());
+      expect(stream.status).toBe(200);
 
-    const revoked = (await server.graphql('mutation { revokeApiKey(nameOrId: "to-revoke") { revokedAt } }', undefined, keys.admin)).body;
-    expect(revoked.data.revokeApiKey.revokedAt).toBeTruthy();
-    const refused = await server.graphql('{ callStats { attempts } }', undefined, key);
-    expect(refused.status).toBe(401);
+      const revoked = (await server.graphql('mutation { revokeApiKey(nameOrId: "to-revoke") { revokedAt } }', undefined, keys.admin)).body;
+      expect(revoked.data.revokeApiKey.revokedAt).toBeTruthy();
+      const refused = await server.graphql('{ callStats { attempts } }', undefined, key);
+      expect(refused.status).toBe(401);
 
-    await waitFor(() => closed !== undefined);
-    expect(closed).toMatchObject({ code: 4403, reason: expect.stringMatching(/revoked or has expired/) });
-    await stream.ended;
-    expect(server.logs.some((line) => line.includes('"event":"access.key_closed"'))).toBe(true);
-  }, 5 * KEY_CHECK_INTERVAL_MS + 30_000);
+      await waitFor(() => closed !== undefined);
+      expect(closed).toMatchObject({ code: 4403, reason: expect.stringMatching(/revoked or has expired/) });
+      await stream.ended;
+      expect(server.logs.some((line) => line.includes('"event":"access.key_closed"'))).toBe(true);
+    },
+    5 * KEY_CHECK_INTERVAL_MS + 30_000,
+  );
 
   it('an expired key stops working, and its subscriptions are closed', async () => {
     const store = createKeyStore(server.database.prisma);

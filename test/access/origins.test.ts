@@ -35,7 +35,9 @@ function request(server: TestServer, options: { method?: string; host?: string; 
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks).toString('latin1') }));
+        response.on('end', () =>
+          resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks).toString('latin1') }),
+        );
       },
     );
     req.on('error', reject);
@@ -79,7 +81,10 @@ describe('open mode (no API_TOKENS)', () => {
       expect(JSON.parse(response.body).errors[0].extensions.code).toBe('origin_not_allowed');
       expect(await upgrade(server, { origin }), origin).toBe(403);
     }
-    const preflight = await request(server, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    const preflight = await request(server, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
     expect(preflight.status).toBe(403);
   });
 
@@ -114,7 +119,11 @@ describe('with API tokens', () => {
 
     const preflight = await request(server, {
       method: 'OPTIONS',
-      headers: { origin: 'https://dashboard.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      headers: {
+        origin: 'https://dashboard.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers['access-control-allow-origin']).toBe('*');

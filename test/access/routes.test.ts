@@ -83,12 +83,35 @@ interface Variant {
 }
 
 const VARIANTS = PATHS.flatMap((path): Variant[] => [
-  { name: `POST ${path}`, path, method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' }, body: JSON.stringify({ query: QUERY }) },
+  {
+    name: `POST ${path}`,
+    path,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ query: QUERY }),
+  },
   { name: `GET ${path}`, path: withQuery(path, QUERY), method: 'GET', headers: { accept: 'application/json' } },
   { name: `SSE GET ${path}`, path: withQuery(path, SUBSCRIPTION), method: 'GET', headers: { accept: 'text/event-stream' } },
-  { name: `SSE POST ${path}`, path, method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ query: SUBSCRIPTION }) },
-  { name: `graphql+json GET ${path}`, path: withQuery(path, QUERY), method: 'GET', headers: { accept: 'application/graphql-response+json' } },
-  { name: `form POST ${path}`, path, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `query=${encodeURIComponent(QUERY)}` },
+  {
+    name: `SSE POST ${path}`,
+    path,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+    body: JSON.stringify({ query: SUBSCRIPTION }),
+  },
+  {
+    name: `graphql+json GET ${path}`,
+    path: withQuery(path, QUERY),
+    method: 'GET',
+    headers: { accept: 'application/graphql-response+json' },
+  },
+  {
+    name: `form POST ${path}`,
+    path,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: `query=${encodeURIComponent(QUERY)}`,
+  },
   { name: `application/graphql POST ${path}`, path, method: 'POST', headers: { 'content-type': 'application/graphql' }, body: QUERY },
 ]);
 
@@ -123,18 +146,33 @@ describe('without a token, over HTTP and SSE', () => {
       { 'x-api-key': TOKEN },
     ];
     for (const headers of attempts) {
-      const response = await rawRequest('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query: QUERY }) });
+      const response = await rawRequest('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query: QUERY }),
+      });
       expect(response.status).toBe(401);
     }
-    const inQuery = await rawRequest(`/graphql?token=${TOKEN}&access_token=${TOKEN}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY }) });
+    const inQuery = await rawRequest(`/graphql?token=${TOKEN}&access_token=${TOKEN}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: QUERY }),
+    });
     expect(inQuery.status).toBe(401);
   });
 
   it('with the token, the exact path serves data over HTTP and SSE', async () => {
-    const response = await rawRequest('/graphql', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` }, body: JSON.stringify({ query: QUERY }) });
+    const response = await rawRequest('/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify({ query: QUERY }),
+    });
     expect(response.status).toBe(200);
     expect(response.body).toContain(secrets[0]);
-    const sse = await rawRequest(withQuery('/graphql', QUERY), { method: 'GET', headers: { accept: 'text/event-stream', authorization: `Bearer ${TOKEN}` } });
+    const sse = await rawRequest(withQuery('/graphql', QUERY), {
+      method: 'GET',
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${TOKEN}` },
+    });
     expect(sse.status).toBe(200);
     expect(sse.body).toContain(secrets[0]);
   });

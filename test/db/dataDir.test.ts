@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { orderDelivery } from '../helpers/deliveries.ts';
-import { exited, startServerProcess } from '../helpers/process.ts';
+import { exited, startServerProcess, type ServerProcess } from '../helpers/process.ts';
 import { deliver } from '../helpers/server.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -30,7 +30,7 @@ const groupOrWorldAccessible = (found: Map<string, number>) =>
 /** Runs the server as `npm start` does, on the embedded database in `dataDir`, under umask 022; stops it after `use`. */
 async function runServer(dataDir: string, use: (url: string) => Promise<void>): Promise<void> {
   const previous = process.umask(0o022);
-  let server;
+  let server: ServerProcess | undefined;
   try {
     // An empty DATABASE_URL selects the embedded database even in CI; an empty WEBHOOK_SECRET makes it generate one.
     server = await startServerProcess({ DATA_DIR: dataDir, DATABASE_URL: '', WEBHOOK_SECRET: '' });

@@ -40,7 +40,9 @@ describe('the DATA_DIR lock', () => {
     try {
       expect(JSON.parse(await readFile(lockFile, 'utf8'))).toMatchObject({ pid: server.child.pid });
       expect((await stat(lockFile)).mode & 0o777).toBe(0o600);
-      const busy = new RegExp(`^DATA_DIR ${dataDir} is in use by process ${server.child.pid} \\(main\\.ts\\): the embedded database admits one process at a time\\. Stop that process`);
+      const busy = new RegExp(
+        `^DATA_DIR ${dataDir} is in use by process ${server.child.pid} \\(main\\.ts\\): the embedded database admits one process at a time\\. Stop that process`,
+      );
 
       for (const script of ['scripts/db-migrate.ts', 'scripts/replay.ts']) {
         const refused = await runScript(script, env);

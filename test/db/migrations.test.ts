@@ -32,21 +32,17 @@ async function expectMigratesFreshDatabase(adapterFactory: SqlDriverAdapterFacto
   expect(await applyMigrations(adapterFactory)).toEqual(names);
 
   const recorded = await query(
-    'SELECT migration_name FROM _prisma_migrations' +
-      ' WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY migration_name',
+    'SELECT migration_name FROM _prisma_migrations' + ' WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL ORDER BY migration_name',
   );
   expect(recorded.map((row) => row.migration_name)).toEqual(names);
 
-  const tables = await query(
-    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name",
-  );
+  const tables = await query("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name");
   expect(tables.map((row) => row.table_name)).toEqual(
     expect.arrayContaining(['call_attempts', 'call_orders', 'transcript_messages', 'webhook_deliveries']),
   );
 
   const trigramIndexes = await query(
-    "SELECT indexname FROM pg_indexes WHERE tablename = 'transcript_messages'" +
-      " AND indexdef LIKE '%USING gin (content gin_trgm_ops)%'",
+    "SELECT indexname FROM pg_indexes WHERE tablename = 'transcript_messages'" + " AND indexdef LIKE '%USING gin (content gin_trgm_ops)%'",
   );
   expect(trigramIndexes).toHaveLength(1);
 

@@ -106,7 +106,9 @@ describe('a burst of events with subscribers connected', () => {
 
     // More subscribers than EventTarget's default listener limit (10).
     const clients = Array.from({ length: 12 }, () => wsClient(server.url));
-    cleanups.push(() => clients.forEach((client) => client.dispose()));
+    cleanups.push(() => {
+      for (const client of clients) client.dispose();
+    });
     const fast = await subscribeWs(clients[0]!, LIGHT);
     const filtered = await subscribeWs(clients[1]!, LIGHT, { filter: { callOrderRevoxId: 'nobody' } });
     for (const client of clients.slice(2)) await subscribeWs(client, LIGHT, { filter: { phoneNumber: '+10000000000' } });

@@ -54,7 +54,9 @@ describe.skipIf(!redisServerPath && !inCi)('across instances through Redis', () 
     const during = await one.deliver(orderDelivery('call_fanout_2', [{ id: 'fanout_b0' }], 0));
     expect(during.status).toBe(200);
     expect(await storedOrder(one, 'call_fanout_2')).not.toBeNull();
-    await waitFor(() => one.logs.some((line) => line.includes('"event":"events.publish_failed"') || line.includes('"event":"redis.error"')));
+    await waitFor(() =>
+      one.logs.some((line) => line.includes('"event":"events.publish_failed"') || line.includes('"event":"redis.error"')),
+    );
 
     // Redis comes back: both instances reconnect, and events flow again.
     await redis.start();

@@ -33,8 +33,6 @@ async function subscribe(variables?: Record<string, unknown>, target: TestServer
   return subscription;
 }
 
-const attemptIds = (d: any) => d.call.call_attempts.map((a: any) => a.id);
-
 describe('callCompleted over WebSocket', () => {
   it('fires once per newly finished attempt, with data a query on receipt can see', async () => {
     const subscription = await subscribe();
@@ -137,7 +135,10 @@ describe('with API tokens', () => {
   });
   afterAll(() => secured?.dispose());
 
-  it.each([['no connectionParams', undefined], ['a wrong token', 'wrong']])('closes a WebSocket with %s with 4403', async (_case, token) => {
+  it.each([
+    ['no connectionParams', undefined],
+    ['a wrong token', 'wrong'],
+  ])('closes a WebSocket with %s with 4403', async (_case, token) => {
     let closed: { code: number } | undefined;
     const client = wsClient(secured.url, token, (event) => (closed = event));
     cleanups.push(() => client.dispose());

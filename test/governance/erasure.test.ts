@@ -48,8 +48,24 @@ describe('eraseCalls', () => {
     // Two orders to the person (one over two attempts), one where the person only appears in metadata, a rejected
     // delivery quoting the number, and another person's order.
     for (const delivery of [
-      orderDelivery('call_person_1', [{ id: 'person_1a', turns: 3 }, { id: 'person_1b', turns: 4 }], 0, PERSON),
-      orderDelivery('call_person_1', [{ id: 'person_1a', turns: 3 }, { id: 'person_1b', turns: 4 }], 1, PERSON),
+      orderDelivery(
+        'call_person_1',
+        [
+          { id: 'person_1a', turns: 3 },
+          { id: 'person_1b', turns: 4 },
+        ],
+        0,
+        PERSON,
+      ),
+      orderDelivery(
+        'call_person_1',
+        [
+          { id: 'person_1a', turns: 3 },
+          { id: 'person_1b', turns: 4 },
+        ],
+        1,
+        PERSON,
+      ),
       orderDelivery('call_person_2', [{ id: 'person_2a', turns: 2 }], 0, PERSON),
     ]) {
       expect((await server.deliver(delivery)).status).toBe(200);
@@ -77,9 +93,22 @@ describe('eraseCalls', () => {
     expect((await server.database.prisma.callOrder.findMany({ select: { revoxId: true } })).map((o) => o.revoxId)).toEqual(['call_other']);
     expect(await server.database.prisma.webhookDelivery.count({ where: { callRevoxId: 'call_other' } })).toBe(1);
 
-    const audit = (await server.graphql('{ erasures { erasedBy phoneNumberHash callOrders callAttempts transcriptMessages webhookDeliveries } }', undefined, admin)).body.data.erasures;
+    const audit = (
+      await server.graphql(
+        '{ erasures { erasedBy phoneNumberHash callOrders callAttempts transcriptMessages webhookDeliveries } }',
+        undefined,
+        admin,
+      )
+    ).body.data.erasures;
     expect(audit).toEqual([
-      { erasedBy: 'privacy-officer', phoneNumberHash: await phoneNumberHash(server.database.prisma, PERSON), callOrders: 3, callAttempts: 4, transcriptMessages: 11, webhookDeliveries: 5 },
+      {
+        erasedBy: 'privacy-officer',
+        phoneNumberHash: await phoneNumberHash(server.database.prisma, PERSON),
+        callOrders: 3,
+        callAttempts: 4,
+        transcriptMessages: 11,
+        webhookDeliveries: 5,
+      },
     ]);
     expect(audit[0].phoneNumberHash).toMatch(/^[0-9a-f]{64}$/);
     expect(JSON.stringify(audit)).not.toContain(PERSON.slice(1));
@@ -101,7 +130,10 @@ describe('eraseCalls', () => {
     const deliveries = attempts.map((_, upTo) => orderDelivery('call_race', attempts, upTo, number));
     expect((await server.deliver(deliveries[0])).status).toBe(200);
 
-    const [erasure, ...answers] = await Promise.all([erase(number, false), ...deliveries.slice(1).map((delivery) => server.deliver(delivery))]);
+    const [erasure, ...answers] = await Promise.all([
+      erase(number, false),
+      ...deliveries.slice(1).map((delivery) => server.deliver(delivery)),
+    ]);
     expect(erasure.body.errors).toBeUndefined();
     for (const answer of answers) expect(answer.status).toBe(200);
 
@@ -111,7 +143,10 @@ describe('eraseCalls', () => {
       SELECT ((SELECT count(*) FROM call_attempts a WHERE NOT EXISTS (SELECT 1 FROM call_orders o WHERE o.id = a.call_order_id))
             + (SELECT count(*) FROM transcript_messages m WHERE NOT EXISTS (SELECT 1 FROM call_attempts a WHERE a.id = m.call_attempt_id)))::int AS count`;
     expect(orphans[0]!.count).toBe(0);
-    const order = await server.database.prisma.callOrder.findUnique({ where: { revoxId: 'call_race' }, include: { attempts: { include: { transcript: true } } } });
+    const order = await server.database.prisma.callOrder.findUnique({
+      where: { revoxId: 'call_race' },
+      include: { attempts: { include: { transcript: true } } },
+    });
     for (const attempt of order?.attempts ?? []) expect(attempt.transcript).toHaveLength(20);
     // Erasing once more leaves nothing.
     await erase(number, false);

@@ -31,7 +31,12 @@ async function attemptState(server: TestServer, revoxId: string) {
     where: { revoxId },
     select: { recordingUrl: true, structuredOutput: true, status: true, _count: { select: { transcript: true } } },
   });
-  return { recordingUrl: attempt.recordingUrl !== null, structuredOutput: attempt.structuredOutput !== null, turns: attempt._count.transcript, status: attempt.status };
+  return {
+    recordingUrl: attempt.recordingUrl !== null,
+    structuredOutput: attempt.structuredOutput !== null,
+    turns: attempt._count.transcript,
+    status: attempt.status,
+  };
 }
 
 describe('retention', () => {
@@ -43,19 +48,35 @@ describe('retention', () => {
       expect((await server.deliver(delivery)).status).toBe(200);
     }
     // Archive rows by arrival: the old and the recent order's deliveries arrived days ago.
-    await server.database.prisma.$executeRaw`UPDATE webhook_deliveries SET received_at = now() - interval '45 days' WHERE call_revox_id = 'call_old'`;
-    await server.database.prisma.$executeRaw`UPDATE webhook_deliveries SET received_at = now() - interval '10 days' WHERE call_revox_id = 'call_recent'`;
+    await server.database.prisma
+      .$executeRaw`UPDATE webhook_deliveries SET received_at = now() - interval '45 days' WHERE call_revox_id = 'call_old'`;
+    await server.database.prisma
+      .$executeRaw`UPDATE webhook_deliveries SET received_at = now() - interval '10 days' WHERE call_revox_id = 'call_recent'`;
 
     const purged = await server.purgeExpired();
     expect(purged).toEqual({ attempts: 1, transcriptMessages: 5, deliveryBodies: 2 });
 
-    expect(await attemptState(server, 'call_old_a')).toEqual({ recordingUrl: false, structuredOutput: false, turns: 0, status: 'completed' });
-    expect(await attemptState(server, 'call_recent_a')).toEqual({ recordingUrl: true, structuredOutput: true, turns: 5, status: 'completed' });
+    expect(await attemptState(server, 'call_old_a')).toEqual({
+      recordingUrl: false,
+      structuredOutput: false,
+      turns: 0,
+      status: 'completed',
+    });
+    expect(await attemptState(server, 'call_recent_a')).toEqual({
+      recordingUrl: true,
+      structuredOutput: true,
+      turns: 5,
+      status: 'completed',
+    });
     expect(await attemptState(server, 'call_new_a')).toEqual({ recordingUrl: true, structuredOutput: true, turns: 5, status: 'completed' });
     expect(await server.database.prisma.callOrder.count()).toBe(3);
 
     const bodies = await server.database.prisma.webhookDelivery.findMany({ select: { callRevoxId: true, body: true, outcome: true } });
-    expect(Object.fromEntries(bodies.map((row) => [row.callRevoxId, row.body !== null]))).toEqual({ call_old: false, call_recent: false, call_new: true });
+    expect(Object.fromEntries(bodies.map((row) => [row.callRevoxId, row.body !== null]))).toEqual({
+      call_old: false,
+      call_recent: false,
+      call_new: true,
+    });
     // The archive row itself stays, with its outcome.
     expect(bodies.every((row) => row.outcome === 'accepted')).toBe(true);
     expect(server.logs.some((line) => line.includes('"event":"retention.purged"') && line.includes('"transcriptMessages":5'))).toBe(true);

@@ -41,8 +41,16 @@ const ABUSIVE: [string, string, Refusal][] = [
     '{ callOrders(first: 100) { nodes { attempts(first: 100) { nodes { transcript { content } } } } } }',
     TOO_EXPENSIVE,
   ],
-  ['more aliases than allowed', `{ ${aliases(OPERATION_LIMITS.maxAliases + 1, 'callStats { attempts }')} }`, { message: /Aliases limit of 20 exceeded/ }],
-  ['aliases within the limit, each expensive', `{ ${aliases(OPERATION_LIMITS.maxAliases, 'callAttempts(first: 100) { nodes { transcript { content role } } }')} }`, TOO_EXPENSIVE],
+  [
+    'more aliases than allowed',
+    `{ ${aliases(OPERATION_LIMITS.maxAliases + 1, 'callStats { attempts }')} }`,
+    { message: /Aliases limit of 20 exceeded/ },
+  ],
+  [
+    'aliases within the limit, each expensive',
+    `{ ${aliases(OPERATION_LIMITS.maxAliases, 'callAttempts(first: 100) { nodes { transcript { content role } } }')} }`,
+    TOO_EXPENSIVE,
+  ],
   [
     'aliases hidden in a fragment spread in several places',
     `fragment Many on CallOrder { ${aliases(11, 'revoxId')} } { callOrders { nodes { ...Many lastAttempt { callOrder { ...Many } } } } }`,
@@ -76,10 +84,26 @@ const ABUSIVE: [string, string, Refusal][] = [
     `{ callOrder(revoxId: "x") { ${'lastAttempt { callOrder { '.repeat(6)}revoxId${' } }'.repeat(6)} } }`,
     { message: /Query depth limit of 12 exceeded/ },
   ],
-  ['a huge first', '{ callOrders(first: 2147483647) { nodes { revoxId } } }', { message: /^first must be between 0 and 100, got 2147483647$/ }],
-  ['a first above the page size limit, with no nodes', '{ callOrders(first: 1000) { totalCount } }', { message: /^first must be between 0 and 100, got 1000$/ }],
-  ['a negative last on a nested connection', '{ callOrders(first: 1) { nodes { attempts(last: -1) { totalCount } } } }', { message: /^last must be between 0 and 100, got -1$/ }],
-  ['a very long document', `{ callStats { ${'attempts '.repeat(OPERATION_LIMITS.maxTokens)} } }`, { message: /Token limit of 3000 exceeded/ }],
+  [
+    'a huge first',
+    '{ callOrders(first: 2147483647) { nodes { revoxId } } }',
+    { message: /^first must be between 0 and 100, got 2147483647$/ },
+  ],
+  [
+    'a first above the page size limit, with no nodes',
+    '{ callOrders(first: 1000) { totalCount } }',
+    { message: /^first must be between 0 and 100, got 1000$/ },
+  ],
+  [
+    'a negative last on a nested connection',
+    '{ callOrders(first: 1) { nodes { attempts(last: -1) { totalCount } } } }',
+    { message: /^last must be between 0 and 100, got -1$/ },
+  ],
+  [
+    'a very long document',
+    `{ callStats { ${'attempts '.repeat(OPERATION_LIMITS.maxTokens)} } }`,
+    { message: /Token limit of 3000 exceeded/ },
+  ],
 ];
 
 function expectRefused(body: any, refusal: Refusal) {
@@ -118,7 +142,9 @@ describe('abusive operations', () => {
       otherClient.push(normal.body);
     } while (!abuseDone);
 
-    (await abuse).forEach(({ body }, i) => expectRefused(body, ABUSIVE[i]![2]));
+    (await abuse).forEach(({ body }, i) => {
+      expectRefused(body, ABUSIVE[i]![2]);
+    });
     expect(readyStatuses.every((status) => status === 200)).toBe(true);
     for (const body of otherClient) {
       expect(body.errors).toBeUndefined();
@@ -138,13 +164,16 @@ describe('abusive operations', () => {
 
   it('the same cost limit applies to GET requests', async () => {
     const [, query, refusal] = ABUSIVE[1]!;
-    const response = await fetch(`${server.url}/graphql?query=${encodeURIComponent(query)}`, { headers: { accept: 'application/graphql-response+json' } });
+    const response = await fetch(`${server.url}/graphql?query=${encodeURIComponent(query)}`, {
+      headers: { accept: 'application/graphql-response+json' },
+    });
     expect(response.status).toBe(400);
     expectRefused(await response.json(), refusal);
   });
 
   describe('a subscription too expensive', () => {
-    const EXPENSIVE = 'subscription { callCompleted { attempt { callOrder { attempts(first: 100) { nodes { callOrder { attempts(first: 100) { nodes { transcript { content } } } } } } } } } }';
+    const EXPENSIVE =
+      'subscription { callCompleted { attempt { callOrder { attempts(first: 100) { nodes { callOrder { attempts(first: 100) { nodes { transcript { content } } } } } } } } } }';
 
     it('is refused over graphql-ws', async () => {
       const client = wsClient(server.url);
@@ -191,7 +220,9 @@ describe('the queries real frontends send pass', () => {
   });
 
   it('100 attempts with their transcripts and orders', async () => {
-    const data = await passes(`{ callAttempts(first: 100) { totalCount nodes { ${ATTEMPT} transcript { ${TURN} } callOrder { ${ORDER} } } } }`);
+    const data = await passes(
+      `{ callAttempts(first: 100) { totalCount nodes { ${ATTEMPT} transcript { ${TURN} } callOrder { ${ORDER} } } } }`,
+    );
     expect(data.callAttempts.nodes.find((attempt: any) => attempt.revoxId === 'attempt_long').transcript).toHaveLength(LONG_TURNS);
   });
 

@@ -31,7 +31,16 @@ describe.skipIf(!chromiumInstalled && !inCI)('GraphiQL in a browser', () => {
     if (!chromiumInstalled) throw new Error(`${CHROMIUM} is missing: CI must install Debian's chromium (see .ci/run)`);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+        '--disable-quic',
+      ],
     });
   });
   afterAll(() => browser?.close());
@@ -115,7 +124,10 @@ describe.skipIf(!chromiumInstalled && !inCI)('GraphiQL in a browser', () => {
       /** The response to the next POST of the LatestCalls operation (not GraphiQL's introspection). */
       nextQueryResponse() {
         return page.waitForResponse(
-          (response) => response.url() === graphqlUrl && response.request().method() === 'POST' && (response.request().postData() ?? '').includes('LatestCalls'),
+          (response) =>
+            response.url() === graphqlUrl &&
+            response.request().method() === 'POST' &&
+            (response.request().postData() ?? '').includes('LatestCalls'),
         );
       },
 
@@ -146,5 +158,6 @@ async function shows(locator: Locator, text: string): Promise<void> {
 
 /** The text an element shows, with the editor's non-breaking spaces as plain spaces. */
 async function textOf(locator: Locator): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: innerText is the text as rendered, what a person reads.
   return (await locator.innerText()).replaceAll('\u00a0', ' ');
 }

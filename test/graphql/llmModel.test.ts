@@ -14,7 +14,15 @@ it('removes nested credentials from a stored llm_model when serving it', async (
   // What an older version stored: only the top-level api_key was removed.
   await server.database.prisma.callOrder.update({
     where: { revoxId: delivery.call.id },
-    data: { llmModel: { type: 'custom', api_url: 'https://llm.example.com', credentials: { api_key: 'sk-old-row' }, Client_Secret: 'cs-old-row', nested: [{ password: 'pw-old-row', kept: 1 }] } },
+    data: {
+      llmModel: {
+        type: 'custom',
+        api_url: 'https://llm.example.com',
+        credentials: { api_key: 'sk-old-row' },
+        Client_Secret: 'cs-old-row',
+        nested: [{ password: 'pw-old-row', kept: 1 }],
+      },
+    },
   });
   const { body } = await server.graphql(`{ callOrder(revoxId: "${delivery.call.id}") { llmModel { ... on CustomLlm { apiUrl raw } } } }`);
   const raw = body.data.callOrder.llmModel.raw;

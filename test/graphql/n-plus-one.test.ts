@@ -52,7 +52,10 @@ describe('SQL statements per page', () => {
   });
 
   it('callStats is one statement', async () => {
-    const { sql } = await statementsFor('{ callStats { attempts answerRate p90DurationSeconds byResult { count } byStatus { count } } }', {});
+    const { sql } = await statementsFor(
+      '{ callStats { attempts answerRate p90DurationSeconds byResult { count } byStatus { count } } }',
+      {},
+    );
     expect(sql).toHaveLength(1);
   });
 });

@@ -101,7 +101,10 @@ describe('callOrders filters', () => {
     return new Set(ids(forward));
   }
   async function expected(where: object) {
-    const rows = await server.database.prisma.callOrder.findMany({ where: { revoxId: { startsWith: 'seed_' }, ...where }, select: { revoxId: true } });
+    const rows = await server.database.prisma.callOrder.findMany({
+      where: { revoxId: { startsWith: 'seed_' }, ...where },
+      select: { revoxId: true },
+    });
     expect(rows.length).toBeGreaterThan(0);
     return new Set(rows.map((r) => r.revoxId));
   }
@@ -118,7 +121,10 @@ describe('callOrders filters', () => {
       { createdAfter: new Date(BASE + 100 * 60_000).toISOString(), createdBefore: new Date(BASE + 150 * 60_000).toISOString() },
       { createdAt: { gte: new Date(BASE + 100 * 60_000), lt: new Date(BASE + 150 * 60_000) } },
     ],
-    [{ direction: 'OUTBOUND', isCompleted: true, phoneNumber: PHONE_NUMBERS[0] }, { direction: 'outbound', isCompleted: true, toPhoneNumber: PHONE_NUMBERS[0] }],
+    [
+      { direction: 'OUTBOUND', isCompleted: true, phoneNumber: PHONE_NUMBERS[0] },
+      { direction: 'outbound', isCompleted: true, toPhoneNumber: PHONE_NUMBERS[0] },
+    ],
   ])('%o', async (filter, where) => {
     expect(await matching(filter)).toEqual(await expected(where));
   });
@@ -132,19 +138,22 @@ describe('callOrders filters', () => {
 });
 
 describe('callAttempts', () => {
-  it.each(['ENDED_AT_DESC', 'ENDED_AT_ASC', 'STARTED_AT_DESC'])('walks %s forward and backward; attempts not ended count as the latest', async (orderBy) => {
-    const total = await server.database.prisma.callAttempt.count();
-    const { forward, backward, totalCount } = await walk('callAttempts', { orderBy }, 45);
-    expect(totalCount).toBe(total);
-    expect(new Set(ids(forward)).size).toBe(total);
-    expect(ids(backward)).toEqual(ids(forward));
-    const key = orderBy.startsWith('ENDED') ? 'endedAt' : 'startedAt';
-    const descending = orderBy.endsWith('DESC');
-    // Missing times sort as later than any time: first when descending, last when ascending.
-    const times = forward.map((n) => (n[key] === null ? Number.POSITIVE_INFINITY : Date.parse(n[key])));
-    expect(times).toEqual([...times].sort((a, b) => (descending ? b - a : a - b)));
-    if (key === 'endedAt') expect(times.filter((t) => t === Number.POSITIVE_INFINITY).length).toBeGreaterThan(0);
-  });
+  it.each(['ENDED_AT_DESC', 'ENDED_AT_ASC', 'STARTED_AT_DESC'])(
+    'walks %s forward and backward; attempts not ended count as the latest',
+    async (orderBy) => {
+      const total = await server.database.prisma.callAttempt.count();
+      const { forward, backward, totalCount } = await walk('callAttempts', { orderBy }, 45);
+      expect(totalCount).toBe(total);
+      expect(new Set(ids(forward)).size).toBe(total);
+      expect(ids(backward)).toEqual(ids(forward));
+      const key = orderBy.startsWith('ENDED') ? 'endedAt' : 'startedAt';
+      const descending = orderBy.endsWith('DESC');
+      // Missing times sort as later than any time: first when descending, last when ascending.
+      const times = forward.map((n) => (n[key] === null ? Number.POSITIVE_INFINITY : Date.parse(n[key])));
+      expect(times).toEqual([...times].sort((a, b) => (descending ? b - a : a - b)));
+      if (key === 'endedAt') expect(times.filter((t) => t === Number.POSITIVE_INFINITY).length).toBeGreaterThan(0);
+    },
+  );
 
   async function matching(filter: Record<string, unknown>) {
     const { forward, totalCount } = await walk('callAttempts', { filter }, 100);
@@ -170,13 +179,18 @@ describe('callAttempts', () => {
     [{ endedAfter: ended.gte.toISOString(), endedBefore: ended.lt.toISOString() }, { endedAt: ended }],
     [{ transcriptContains: 'rendez-VOUS' }, { transcript: { some: { content: { contains: 'Rendez-vous' } } } }],
     [{ transcriptContains: 'öffnungszeiten' }, { transcript: { some: { content: { contains: 'Öffnungszeiten' } } } }],
-    [{ transcriptContains: 'delivery', result: 'HUMAN' }, { result: 'human', transcript: { some: { content: { contains: 'DELIVERY' } } } }],
+    [
+      { transcriptContains: 'delivery', result: 'HUMAN' },
+      { result: 'human', transcript: { some: { content: { contains: 'DELIVERY' } } } },
+    ],
   ])('%o', async (filter, where) => {
     expect(await matching(filter)).toEqual(await expected(where));
   });
 
   it('transcriptContains treats % and _ as text, not wildcards', async () => {
-    const { body } = await server.graphql(`{ callAttempts(filter: {transcriptContains: "turn_0"}) { totalCount } callStats(filter: {transcriptContains: "%"}) { attempts } }`);
+    const { body } = await server.graphql(
+      `{ callAttempts(filter: {transcriptContains: "turn_0"}) { totalCount } callStats(filter: {transcriptContains: "%"}) { attempts } }`,
+    );
     expect(body.data).toEqual({ callAttempts: { totalCount: 0 }, callStats: { attempts: 0 } });
   });
 });
@@ -208,7 +222,11 @@ describe('records', () => {
       createdAt: '2026-11-20T08:59:58.000Z',
       nextCallAt: null,
       retryConfig: {
-        callingWindows: delivery.call.call_retry_config.calling_windows.map((w: any) => ({ start: w.start, end: w.end, retryDelaySeconds: w.retry_delay_seconds })),
+        callingWindows: delivery.call.call_retry_config.calling_windows.map((w: any) => ({
+          start: w.start,
+          end: w.end,
+          retryDelaySeconds: w.retry_delay_seconds,
+        })),
         maxRetryAttempts: delivery.call.call_retry_config.max_retry_attempts,
         timezone: delivery.call.call_retry_config.timezone,
         allowedDays: delivery.call.call_retry_config.allowed_days,
@@ -218,9 +236,25 @@ describe('records', () => {
     });
     const [latest, first] = callOrder.attempts.nodes;
     expect(callOrder.attempts.totalCount).toBe(2);
-    expect(latest).toMatchObject({ revoxId: delivery.call_attempt.id, status: 'COMPLETED', result: 'HUMAN', resultRaw: 'human', endedBy: 'AGENT', endReason: 'tool_end_call', durationSeconds: 198, callOrder: { revoxId: delivery.call.id } });
+    expect(latest).toMatchObject({
+      revoxId: delivery.call_attempt.id,
+      status: 'COMPLETED',
+      result: 'HUMAN',
+      resultRaw: 'human',
+      endedBy: 'AGENT',
+      endReason: 'tool_end_call',
+      durationSeconds: 198,
+      callOrder: { revoxId: delivery.call.id },
+    });
     expect(first.result).toBe('VOICEMAIL');
-    expect(latest.transcript[2]).toEqual({ position: 2, role: 'TOOL', content: delivery.call_attempt.transcript[2].content, toolName: 'find_slots', toolArguments: { day: '2026-11-27', part: 'morning' }, toolIsError: false });
+    expect(latest.transcript[2]).toEqual({
+      position: 2,
+      role: 'TOOL',
+      content: delivery.call_attempt.transcript[2].content,
+      toolName: 'find_slots',
+      toolArguments: { day: '2026-11-27', part: 'morning' },
+      toolIsError: false,
+    });
   });
 
   it('reads the flat retry config with defaults, and a custom llm_model without any api_key', async () => {
@@ -230,35 +264,57 @@ describe('records', () => {
       retryConfig { callingWindows { start end retryDelaySeconds } maxRetryAttempts timezone allowedDays }
       llmModel { __typename ... on CustomLlm { type apiUrl modelName raw } }
     } }`);
-    expect(callOrder.retryConfig).toEqual({ callingWindows: [{ start: '10:00', end: '18:00', retryDelaySeconds: 7200 }], maxRetryAttempts: 3, timezone: 'America/Los_Angeles', allowedDays: null });
-    expect(callOrder.llmModel).toEqual({ __typename: 'CustomLlm', type: 'custom', apiUrl: 'https://llm.internal.example.com/v1', modelName: 'support-agent-v3', raw: { type: 'custom', api_url: 'https://llm.internal.example.com/v1', model_name: 'support-agent-v3' } });
+    expect(callOrder.retryConfig).toEqual({
+      callingWindows: [{ start: '10:00', end: '18:00', retryDelaySeconds: 7200 }],
+      maxRetryAttempts: 3,
+      timezone: 'America/Los_Angeles',
+      allowedDays: null,
+    });
+    expect(callOrder.llmModel).toEqual({
+      __typename: 'CustomLlm',
+      type: 'custom',
+      apiUrl: 'https://llm.internal.example.com/v1',
+      modelName: 'support-agent-v3',
+      raw: { type: 'custom', api_url: 'https://llm.internal.example.com/v1', model_name: 'support-agent-v3' },
+    });
     const { body } = await server.graphql(`{ callOrder(revoxId: "${delivery.call.id}") { llmModel { ... on CustomLlm { apiKey } } } }`);
     expect(body.errors[0].message).toMatch(/Cannot query field "apiKey"/);
   });
 
   it('shows values this code does not know as OTHER with the raw value, without failing', async () => {
-    const { callAttempts } = await query(`{ callAttempts(first: 100, filter: {status: OTHER, result: OTHER}) { nodes { status statusRaw result resultRaw } } }`);
+    const { callAttempts } = await query(
+      `{ callAttempts(first: 100, filter: {status: OTHER, result: OTHER}) { nodes { status statusRaw result resultRaw } } }`,
+    );
     expect(callAttempts.nodes.length).toBeGreaterThan(0);
-    for (const node of callAttempts.nodes) expect(node).toEqual({ status: 'OTHER', statusRaw: 'transferred', result: 'OTHER', resultRaw: 'fax-machine' });
+    for (const node of callAttempts.nodes)
+      expect(node).toEqual({ status: 'OTHER', statusRaw: 'transferred', result: 'OTHER', resultRaw: 'fax-machine' });
     const { callOrders } = await query(`{ callOrders(first: 5, filter: {direction: OTHER}) { nodes { direction directionRaw } } }`);
     expect(callOrders.nodes[0]).toEqual({ direction: 'OTHER', directionRaw: 'sideways' });
   });
 
   it('round-trips every node type through node(id)', async () => {
-    const { callOrders } = await query(`{ callOrders(first: 3) { nodes { id revoxId lastAttempt { id revoxId transcript { id content } } } } }`);
+    const { callOrders } = await query(
+      `{ callOrders(first: 3) { nodes { id revoxId lastAttempt { id revoxId transcript { id content } } } } }`,
+    );
     for (const order of callOrders.nodes) {
       const { node } = await query(`query($id: ID!) { node(id: $id) { __typename id ... on CallOrder { revoxId } } }`, { id: order.id });
       expect(node).toEqual({ __typename: 'CallOrder', id: order.id, revoxId: order.revoxId });
-      const attempt = (await query(`query($id: ID!) { node(id: $id) { __typename ... on CallAttempt { revoxId } } }`, { id: order.lastAttempt.id })).node;
+      const attempt = (
+        await query(`query($id: ID!) { node(id: $id) { __typename ... on CallAttempt { revoxId } } }`, { id: order.lastAttempt.id })
+      ).node;
       expect(attempt).toEqual({ __typename: 'CallAttempt', revoxId: order.lastAttempt.revoxId });
       const message = order.lastAttempt.transcript[0];
-      expect((await query(`query($id: ID!) { node(id: $id) { ... on TranscriptMessage { id content } } }`, { id: message.id })).node).toEqual(message);
+      expect(
+        (await query(`query($id: ID!) { node(id: $id) { ... on TranscriptMessage { id content } } }`, { id: message.id })).node,
+      ).toEqual(message);
     }
     expect((await query(`{ callOrder(revoxId: "no-such-order") { id } callAttempt(revoxId: "nope") { id } }`)).callOrder).toBeNull();
   });
 
   it('lastAttempt is the most recently started attempt', async () => {
-    const { callOrders } = await query(`{ callOrders(first: 50) { nodes { lastAttempt { revoxId startedAt } attempts(first: 5) { nodes { revoxId startedAt } } } } }`);
+    const { callOrders } = await query(
+      `{ callOrders(first: 50) { nodes { lastAttempt { revoxId startedAt } attempts(first: 5) { nodes { revoxId startedAt } } } } }`,
+    );
     for (const order of callOrders.nodes) {
       expect(order.lastAttempt).toEqual(order.attempts.nodes[0]);
       const starts = order.attempts.nodes.map((a: any) => Date.parse(a.startedAt));
@@ -307,7 +363,10 @@ describe('callStats', () => {
   it.each([
     [undefined, {}],
     [{ phoneNumber: PHONE_NUMBERS[0] }, { phoneNumber: PHONE_NUMBERS[0] }],
-    [{ status: ['COMPLETED', 'ERROR'], transcriptContains: 'invoice' }, { status: { in: ['completed', 'error'] }, transcript: { some: { content: { contains: 'invoice' } } } }],
+    [
+      { status: ['COMPLETED', 'ERROR'], transcriptContains: 'invoice' },
+      { status: { in: ['completed', 'error'] }, transcript: { some: { content: { contains: 'invoice' } } } },
+    ],
   ])('matches numbers computed from the rows for filter %o', async (filter, where) => {
     const { callStats } = await query(STATS, { filter: filter ?? null });
     const expected = await computed(where);
@@ -321,7 +380,12 @@ describe('callStats', () => {
     expect(new Map(callStats.byResult.map((r: any) => [r.resultRaw, r.count]))).toEqual(expected.byResult);
     expect(new Map(callStats.byStatus.map((r: any) => [r.statusRaw, r.count]))).toEqual(expected.byStatus);
     // A null result counts under `result: null`; a value this code does not know under OTHER.
-    const KNOWN_RESULTS: Record<string, string> = { human: 'HUMAN', voicemail: 'VOICEMAIL', IVR: 'IVR', 'ios-screening-filter': 'IOS_SCREENING_FILTER' };
+    const KNOWN_RESULTS: Record<string, string> = {
+      human: 'HUMAN',
+      voicemail: 'VOICEMAIL',
+      IVR: 'IVR',
+      'ios-screening-filter': 'IOS_SCREENING_FILTER',
+    };
     for (const { resultRaw, result } of callStats.byResult) {
       expect(result).toBe(resultRaw === null ? null : (KNOWN_RESULTS[resultRaw] ?? 'OTHER'));
     }
@@ -329,6 +393,16 @@ describe('callStats', () => {
 
   it('is all zeros and nulls when nothing matches', async () => {
     const { callStats } = await query(STATS, { filter: { phoneNumber: '+10000000000' } });
-    expect(callStats).toEqual({ attempts: 0, callOrders: 0, completedCallOrders: 0, answerRate: null, averageDurationSeconds: null, p50DurationSeconds: null, p90DurationSeconds: null, byResult: [], byStatus: [] });
+    expect(callStats).toEqual({
+      attempts: 0,
+      callOrders: 0,
+      completedCallOrders: 0,
+      answerRate: null,
+      averageDurationSeconds: null,
+      p50DurationSeconds: null,
+      p90DurationSeconds: null,
+      byResult: [],
+      byStatus: [],
+    });
   });
 });

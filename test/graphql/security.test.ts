@@ -78,7 +78,11 @@ describe('limits', () => {
 
   it('refuses a query whose cost is too high', async () => {
     const fields = 'revoxId phoneNumber status result startedAt endedAt durationSeconds transcript { role content toolName }';
-    const heavy = Array.from({ length: 6 }, (_, i) => `o${i}: callOrders(first: 100) { nodes { attempts(first: 100) { nodes { ${fields} callOrder { attempts(first: 100) { nodes { ${fields} } } } } } } }`).join(' ');
+    const heavy = Array.from(
+      { length: 6 },
+      (_, i) =>
+        `o${i}: callOrders(first: 100) { nodes { attempts(first: 100) { nodes { ${fields} callOrder { attempts(first: 100) { nodes { ${fields} } } } } } } }`,
+    ).join(' ');
     const { body } = await server.graphql(`{ ${heavy} }`, undefined, token);
     expect(body.data).toBeUndefined();
     expect(body.errors[0].extensions).toMatchObject({ code: 'OPERATION_TOO_EXPENSIVE', maxCost: OPERATION_LIMITS.maxCost });

@@ -145,7 +145,10 @@ describe('Server-Sent Events streams', () => {
     const server = await serverWith({ maxSseConnections: 2 });
     const first = await subscribeSse(server.url, EVENTS);
     const second = await subscribeSse(server.url, EVENTS);
-    cleanups.push(() => first.close(), () => second.close());
+    cleanups.push(
+      () => first.close(),
+      () => second.close(),
+    );
     expect([first.status, second.status]).toEqual([200, 200]);
     const third = await subscribeSse(server.url, EVENTS);
     cleanups.push(() => third.close());
@@ -183,7 +186,9 @@ describe('unexpected errors', () => {
     expect(body.errors[0].message).toBe('Unexpected error.');
     expect(JSON.stringify(body)).not.toMatch(/prisma|ECONN|SELECT/i);
     const logged = () => server.logs.map((line) => JSON.parse(line)).filter((entry) => entry.event === 'graphql.unexpected_error');
-    expect(logged()).toEqual([expect.objectContaining({ level: 'error', requestId: 'trace-unexpected-1', transport: 'http', path: 'callOrders' })]);
+    expect(logged()).toEqual([
+      expect.objectContaining({ level: 'error', requestId: 'trace-unexpected-1', transport: 'http', path: 'callOrders' }),
+    ]);
     // One line, without the invocation Prisma quotes (it can hold filter values such as phone numbers).
     expect(logged()[0].error).toMatch(/^PrismaClientKnownRequestError P1001: Can't reach database server/);
 

@@ -35,7 +35,10 @@ export function attempt(spec: AttemptSpec, index: number, phoneNumber = '+336123
  * 0..upTo, most recent first, and is completed only with the last one.
  */
 export function orderDelivery(orderId: string, attempts: AttemptSpec[], upTo: number, phoneNumber = '+33612345678') {
-  const made = attempts.slice(0, upTo + 1).map((spec, index) => attempt(spec, index, phoneNumber)).reverse();
+  const made = attempts
+    .slice(0, upTo + 1)
+    .map((spec, index) => attempt(spec, index, phoneNumber))
+    .reverse();
   const isLast = upTo === attempts.length - 1;
   return {
     call: {
@@ -51,7 +54,11 @@ export function orderDelivery(orderId: string, attempts: AttemptSpec[], upTo: nu
       status: isLast ? 'completed' : 'scheduled',
       last_call_attempt: made[0],
       call_attempts: made,
-      call_retry_config: { calling_windows: [{ start: '10:00', end: '18:00', retry_delay_seconds: 3600 }], max_retry_attempts: 3, timezone: 'Europe/Paris' },
+      call_retry_config: {
+        calling_windows: [{ start: '10:00', end: '18:00', retry_delay_seconds: 3600 }],
+        max_retry_attempts: 3,
+        timezone: 'Europe/Paris',
+      },
       llm_model: { type: 'dedicated-instance', name: 'gpt-4.1' },
       metadata: { campaign: 'test' },
     },

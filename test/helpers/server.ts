@@ -76,14 +76,20 @@ export async function deliver(baseUrl: string, body: unknown, options: DeliverOp
 export async function graphql(baseUrl: string, query: string, variables?: Record<string, unknown>, token?: string) {
   const response = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as any };
 }
 
 /** A fixture from test/fixtures, parsed afresh each time so a test may change it. */
-export function fixture(name: 'outbound-attempt-1-voicemail' | 'outbound-attempt-2-human-completed' | 'inbound-custom-llm-with-api-key'): any {
+export function fixture(
+  name: 'outbound-attempt-1-voicemail' | 'outbound-attempt-2-human-completed' | 'inbound-custom-llm-with-api-key',
+): any {
   return JSON.parse(readFileSync(new URL(`../fixtures/${name}.json`, import.meta.url), 'utf8'));
 }
 

@@ -81,7 +81,11 @@ export async function subscribeSse(baseUrl: string, query: string, variables?: R
           while ((end = buffer.indexOf('\n\n')) >= 0) {
             const message = buffer.slice(0, end);
             buffer = buffer.slice(end + 2);
-            const data = message.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('\n');
+            const data = message
+              .split('\n')
+              .filter((line) => line.startsWith('data:'))
+              .map((line) => line.slice(5).trim())
+              .join('\n');
             if (message.startsWith('event: next') || (data && !message.startsWith('event: complete'))) push(JSON.parse(data));
           }
         }

@@ -98,7 +98,9 @@ describe('GET /metrics', () => {
     for (let index = 0; index < 210; index++) await server.graphql(`query Name${index} { callStats { attempts } }`, undefined, keys.reader);
     await server.graphql('query { callOrder(revoxId: "call_01JD8Q3T9Y7W5V3T1R9P7N5M3K") { toPhoneNumber } }', undefined, keys.reader);
     const { families, value } = await scrape();
-    const names = new Set(families.find((family) => family.name === 'callboard_graphql_operations_total')!.metrics.map((metric) => metric.labels!.name));
+    const names = new Set(
+      families.find((family) => family.name === 'callboard_graphql_operations_total')!.metrics.map((metric) => metric.labels!.name),
+    );
     expect(names.size).toBeLessThanOrEqual(200 + 3);
     expect(value('callboard_graphql_operations_total', { name: 'other' })).toBeGreaterThanOrEqual(10);
     const text = JSON.stringify(families);

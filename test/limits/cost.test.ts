@@ -2,7 +2,14 @@
 import { getIntrospectionQuery, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/graphql/schema.ts';
-import { ASSUMED_LIST_SIZE, ASSUMED_TRANSCRIPT_TURNS, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, measureOperation, OPERATION_LIMITS } from '../../src/limits/index.ts';
+import {
+  ASSUMED_LIST_SIZE,
+  ASSUMED_TRANSCRIPT_TURNS,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  measureOperation,
+  OPERATION_LIMITS,
+} from '../../src/limits/index.ts';
 
 const MODEL = { defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, assumedListSize: ASSUMED_LIST_SIZE };
 const measure = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
@@ -30,9 +37,11 @@ describe('measureOperation', () => {
     expect(cost('{ callOrders(first: 10) { nodes { attempts(first: 3) { nodes { revoxId transcript { content } } } } } }')).toBe(
       2 + 10 * (2 + 3 * perAttempt),
     );
-    expect(cost('{ callOrders(first: 100) { nodes { attempts(first: 100) { nodes { callOrder { attempts(first: 100) { nodes { revoxId } } } } } } } }')).toBe(
-      2 + 100 * (2 + 100 * (1 + 2 + 100)),
-    );
+    expect(
+      cost(
+        '{ callOrders(first: 100) { nodes { attempts(first: 100) { nodes { callOrder { attempts(first: 100) { nodes { revoxId } } } } } } } }',
+      ),
+    ).toBe(2 + 100 * (2 + 100 * (1 + 2 + 100)));
   });
 
   it('takes page sizes from variables, with their defaults', () => {
@@ -43,9 +52,9 @@ describe('measureOperation', () => {
 
   it('finds a page size out of range on any connection, whatever is selected under it', () => {
     expect(measure('{ callOrders(first: 1000) { totalCount } }')?.pageSizeError?.message).toBe('first must be between 0 and 100, got 1000');
-    expect(measure('query($n: Int) { callOrders(first: 1) { nodes { attempts(last: $n) { totalCount } } } }', { n: -1 })?.pageSizeError?.message).toBe(
-      'last must be between 0 and 100, got -1',
-    );
+    expect(
+      measure('query($n: Int) { callOrders(first: 1) { nodes { attempts(last: $n) { totalCount } } } }', { n: -1 })?.pageSizeError?.message,
+    ).toBe('last must be between 0 and 100, got -1');
     expect(measure(`{ callOrders(first: ${MAX_PAGE_SIZE}, last: 0) { totalCount } }`)?.pageSizeError).toBeUndefined();
   });
 
@@ -55,7 +64,8 @@ describe('measureOperation', () => {
   });
 
   it('counts a fragment each time it is spread, like the same selection written out', () => {
-    const inline = '{ a: callAttempts(first: 10) { nodes { transcript { content } } } b: callOrders(first: 10) { nodes { lastAttempt { transcript { content } } } } }';
+    const inline =
+      '{ a: callAttempts(first: 10) { nodes { transcript { content } } } b: callOrders(first: 10) { nodes { lastAttempt { transcript { content } } } } }';
     const spread = `fragment T on CallAttempt { transcript { content } }
       { a: callAttempts(first: 10) { nodes { ...T } } b: callOrders(first: 10) { nodes { lastAttempt { ...T } } } }`;
     expect(cost(spread)).toBe(cost(inline));
@@ -66,7 +76,9 @@ describe('measureOperation', () => {
     // Each fragment spreads the previous one under two aliases: the cost doubles per level.
     const levels = 40;
     const fragments = Array.from({ length: levels }, (_, i) =>
-      i === 0 ? 'fragment F0 on CallOrder { revoxId }' : `fragment F${i} on CallOrder { a: lastAttempt { callOrder { ...F${i - 1} } } b: lastAttempt { callOrder { ...F${i - 1} } } }`,
+      i === 0
+        ? 'fragment F0 on CallOrder { revoxId }'
+        : `fragment F${i} on CallOrder { a: lastAttempt { callOrder { ...F${i - 1} } } b: lastAttempt { callOrder { ...F${i - 1} } } }`,
     );
     expect(cost(`${fragments.join('\n')} { callOrder(revoxId: "x") { ...F${levels - 1} } }`)).toBeGreaterThan(2 ** levels);
   });
@@ -86,7 +98,9 @@ describe('measureOperation', () => {
 
   it('counts introspection, whose lists are assumed to hold the default list size, and lets the full introspection through', () => {
     expect(cost('{ __schema { types { name } } }')).toBe(2 + ASSUMED_LIST_SIZE);
-    expect(cost(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true }))).toBeLessThan(OPERATION_LIMITS.maxCost);
+    expect(cost(getIntrospectionQuery({ descriptions: true, inputValueDeprecation: true, specifiedByUrl: true }))).toBeLessThan(
+      OPERATION_LIMITS.maxCost,
+    );
     let nested = 'name';
     for (let i = 0; i < 6; i++) nested = `fields { type { ofType { ${nested} } } }`;
     expect(cost(`{ __type(name: "CallOrder") { ${nested} } }`)).toBeGreaterThan(OPERATION_LIMITS.maxCost);

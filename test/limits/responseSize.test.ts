@@ -60,7 +60,9 @@ describe(`responses over ${OPERATION_LIMITS.maxResponseBytes} bytes`, () => {
   function expectTooLarge(result: any) {
     expect(result.data).toBeUndefined();
     expect(result.errors).toHaveLength(1);
-    expect(result.errors[0].message).toMatch(/^Response too large: it is over the limit of 10,485,760 bytes per response, so it was not sent\. Ask for fewer items with first\/last/);
+    expect(result.errors[0].message).toMatch(
+      /^Response too large: it is over the limit of 10,485,760 bytes per response, so it was not sent\. Ask for fewer items with first\/last/,
+    );
     expect(result.errors[0].extensions.code).toBe('RESPONSE_TOO_LARGE');
   }
 
@@ -77,7 +79,11 @@ describe(`responses over ${OPERATION_LIMITS.maxResponseBytes} bytes`, () => {
   ])('over %s, the oversized event becomes an error and the next event still arrives', async (_transport, subscription) => {
     expectTooLarge(await subscription().next());
     expect(await subscription().next()).toEqual({
-      data: { callCompleted: { attempt: { revoxId: 'attempt_small', transcript: small.call_attempt!.transcript.map(({ content }) => ({ content })) } } },
+      data: {
+        callCompleted: {
+          attempt: { revoxId: 'attempt_small', transcript: small.call_attempt!.transcript.map(({ content }) => ({ content })) },
+        },
+      },
     });
   });
 });

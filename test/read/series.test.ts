@@ -104,8 +104,14 @@ function expectedSeries(starts: string[], rows: Row[]) {
   const startTimes = starts.map((start) => Date.parse(start));
   const bucketOf = (row: Row) => startTimes.findLastIndex((start) => start <= row.endedAt!.getTime());
   const ended = rows.filter((row) => row.endedAt !== null);
-  expect(ended.every((row) => bucketOf(row) >= 0), 'a row ends before the first bucket').toBe(true);
-  return starts.map((start, index) => ({ start: new Date(start).toISOString(), ...countersOf(ended.filter((row) => bucketOf(row) === index)) }));
+  expect(
+    ended.every((row) => bucketOf(row) >= 0),
+    'a row ends before the first bucket',
+  ).toBe(true);
+  return starts.map((start, index) => ({
+    start: new Date(start).toISOString(),
+    ...countersOf(ended.filter((row) => bucketOf(row) === index)),
+  }));
 }
 
 function countersOf(rows: Row[]) {
@@ -162,7 +168,14 @@ describe('callStats.series', () => {
       '2026-10-25T23:00:00Z', // Monday 26
       '2026-10-26T23:00:00Z', // Tuesday 27: empty
     ];
-    expect(actual).toEqual(expectedSeries(starts, rows.filter((row) => row.endedAt === null || (row.endedAt >= new Date(filter.endedAfter) && row.endedAt < new Date(filter.endedBefore)))));
+    expect(actual).toEqual(
+      expectedSeries(
+        starts,
+        rows.filter(
+          (row) => row.endedAt === null || (row.endedAt >= new Date(filter.endedAfter) && row.endedAt < new Date(filter.endedBefore)),
+        ),
+      ),
+    );
     expect(actual.map((entry) => entry.attempts)).toEqual([3, 4, 1, 0]);
   });
 
@@ -227,7 +240,12 @@ describe('callStats.series', () => {
 
   it('cuts weeks at Monday midnight, in UTC by default', async () => {
     const phoneNumber = '+33700000006';
-    const rows = await store(phoneNumber, ['2026-11-02T00:00:00.000Z', '2026-11-08T23:59:59.000Z', '2026-11-23T10:00:00.000Z', '2026-11-29T12:00:00.000Z']);
+    const rows = await store(phoneNumber, [
+      '2026-11-02T00:00:00.000Z',
+      '2026-11-08T23:59:59.000Z',
+      '2026-11-23T10:00:00.000Z',
+      '2026-11-29T12:00:00.000Z',
+    ]);
     const actual = await series({ filter: { phoneNumber }, bucket: 'WEEK' });
     const mondays = ['2026-11-02T00:00:00Z', '2026-11-09T00:00:00Z', '2026-11-16T00:00:00Z', '2026-11-23T00:00:00Z'];
     expect(actual).toEqual(expectedSeries(mondays, rows));
@@ -238,7 +256,9 @@ describe('callStats.series', () => {
     const phoneNumber = '+33700000099';
     expect(await series({ filter: { phoneNumber }, bucket: 'DAY' })).toEqual([]);
     const filter = { phoneNumber, endedAfter: '2026-06-01T00:00:00Z', endedBefore: '2026-06-04T00:00:00Z' };
-    expect(await series({ filter, bucket: 'DAY' })).toEqual(expectedSeries(['2026-06-01T00:00:00Z', '2026-06-02T00:00:00Z', '2026-06-03T00:00:00Z'], []));
+    expect(await series({ filter, bucket: 'DAY' })).toEqual(
+      expectedSeries(['2026-06-01T00:00:00Z', '2026-06-02T00:00:00Z', '2026-06-03T00:00:00Z'], []),
+    );
   });
 
   it.each([

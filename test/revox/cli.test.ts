@@ -97,7 +97,10 @@ describe('npm run sync', () => {
     if (backend === 'postgres') server = await startTestServer({}, database);
 
     const run = await sync(['--since', '2026-10-01']);
-    const lines = run.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines.slice(0, -1).map((line) => [line.event, line.page])).toEqual([
       ['sync.progress', 0],
       ['sync.progress', 1],
@@ -105,11 +108,15 @@ describe('npm run sync', () => {
     ]);
     expect(lines[0]).toMatchObject({ totalCount: 31, seen: 10, stored: 9, unchanged: 0, failed: 1, callsPerSecond: expect.any(Number) });
     expect(lines.at(-1)).toMatchObject({ event: 'sync.finished', status: 'completed', seen: 21, stored: 20, failed: 1 });
-    expect(lines.at(-1).failures).toEqual([{ revoxId: 'call_cli_broken', error: 'invalid_delivery: call.calls_count: must be a whole number from 0 to 999999' }]);
+    expect(lines.at(-1).failures).toEqual([
+      { revoxId: 'call_cli_broken', error: 'invalid_delivery: call.calls_count: must be a whole number from 0 to 999999' },
+    ]);
     expect(run.code).toBe(1);
 
     server ??= await startTestServer({}, database);
-    const api = await server.graphql('{ callOrders(first: 1) { totalCount nodes { revoxId } } syncStatus { lastSync { status seen stored failed since } } }');
+    const api = await server.graphql(
+      '{ callOrders(first: 1) { totalCount nodes { revoxId } } syncStatus { lastSync { status seen stored failed since } } }',
+    );
     expect(api.body.data).toEqual({
       callOrders: { totalCount: 20, nodes: [{ revoxId: 'call_cli_0' }] },
       syncStatus: { lastSync: { status: 'COMPLETED', seen: 21, stored: 20, failed: 1, since: '2026-10-01T00:00:00.000Z' } },
@@ -126,7 +133,8 @@ describe('npm run sync', () => {
       await listener.subscribe('callCompleted');
       await server?.stop();
       server = undefined;
-      for (let i = 0; i < 3; i += 1) revox.put(restCall(`call_redis_${i}`, [{ id: `att_redis_${i}` }], 0, { createdAt: new Date(Date.UTC(2026, 10, 1, i)) }));
+      for (let i = 0; i < 3; i += 1)
+        revox.put(restCall(`call_redis_${i}`, [{ id: `att_redis_${i}` }], 0, { createdAt: new Date(Date.UTC(2026, 10, 1, i)) }));
 
       const run = await sync(['--since', '2026-11-01'], { REDIS_URL: redis.url });
       expect(run.code).toBe(0);

@@ -51,7 +51,13 @@ describe('retrieve and search', () => {
     const last = await client({ searchMethod }).searchCalls(2, 10);
     expect(first.totalCount).toBe(25);
     expect(first.calls.map((call) => call.id).slice(0, 2)).toEqual(['call_client_24', 'call_client_23']);
-    expect(last.calls.map((call) => call.id)).toEqual(['call_client_4', 'call_client_3', 'call_client_2', 'call_client_1', 'call_client_0']);
+    expect(last.calls.map((call) => call.id)).toEqual([
+      'call_client_4',
+      'call_client_3',
+      'call_client_2',
+      'call_client_1',
+      'call_client_0',
+    ]);
     expect(revox.requests.map((request) => [request.method, request.page])).toEqual([
       [searchMethod, 0],
       [searchMethod, 2],
@@ -82,14 +88,20 @@ describe('retries', () => {
 
   it('gives up after the last retry, naming what went wrong', async () => {
     revox.lasting = { status: 500 };
-    const error = await client().retrieveCall('call_client_1').catch((e: unknown) => e);
+    const error = await client()
+      .retrieveCall('call_client_1')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RevoxUnavailableError);
     expect((error as Error).message).toBe('Revox did not answer GET /call/call_client_1 after 4 tries (last: HTTP 500)');
     expect(revox.requests).toHaveLength(4);
 
     revox.lasting = { delayMs: 2_000 };
-    const slow = await client({ timeoutMs: 200, retry: { maxRetries: 1, baseDelayMs: 5 } }).retrieveCall('call_client_1').catch((e: unknown) => e);
-    expect((slow as Error).message).toBe('Revox did not answer GET /call/call_client_1 after 2 tries (last: no answer within 200 ms (REVOX_TIMEOUT))');
+    const slow = await client({ timeoutMs: 200, retry: { maxRetries: 1, baseDelayMs: 5 } })
+      .retrieveCall('call_client_1')
+      .catch((e: unknown) => e);
+    expect((slow as Error).message).toBe(
+      'Revox did not answer GET /call/call_client_1 after 2 tries (last: no answer within 200 ms (REVOX_TIMEOUT))',
+    );
   });
 
   it('retries connection errors', async () => {
@@ -97,7 +109,9 @@ describe('retries', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise((resolve) => closed.close(resolve));
-    const error = await client({ baseUrl: `http://127.0.0.1:${port}` }).retrieveCall('x').catch((e: unknown) => e);
+    const error = await client({ baseUrl: `http://127.0.0.1:${port}` })
+      .retrieveCall('x')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RevoxUnavailableError);
     expect((error as Error).message).toMatch(/after 4 tries \(last: connection failed \(ECONNREFUSED\)\)$/);
   });
@@ -106,7 +120,9 @@ describe('retries', () => {
 describe('errors that need a person', () => {
   it('a wrong key: RevoxAuthError naming REVOX_API_KEY, never the key, and no retry', async () => {
     const wrongKey = 'sk_live_wrong_key_do_not_print';
-    const error = await client({ apiKey: wrongKey }).searchCalls(0, 10).catch((e: unknown) => e);
+    const error = await client({ apiKey: wrongKey })
+      .searchCalls(0, 10)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RevoxAuthError);
     expect((error as Error).message).toBe('Revox refused the API key (HTTP 401 to POST /call/search): check REVOX_API_KEY');
     expect(JSON.stringify({ message: (error as Error).message, stack: (error as Error).stack })).not.toContain(wrongKey);
@@ -115,24 +131,32 @@ describe('errors that need a person', () => {
 
   it('a 403 says the key may not read calls', async () => {
     revox.faults.push({ status: 403 });
-    await expect(client().retrieveCall('call_client_1')).rejects.toThrow(/HTTP 403 to GET \/call\/call_client_1\): check REVOX_API_KEY, and that the key may read calls/);
+    await expect(client().retrieveCall('call_client_1')).rejects.toThrow(
+      /HTTP 403 to GET \/call\/call_client_1\): check REVOX_API_KEY, and that the key may read calls/,
+    );
   });
 
   it('an unknown call: RevoxNotFoundError naming it', async () => {
-    const error = await client().retrieveCall('call_nobody').catch((e: unknown) => e);
+    const error = await client()
+      .retrieveCall('call_nobody')
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RevoxNotFoundError);
     expect((error as Error).message).toMatch(/^Revox has no call "call_nobody" \(HTTP 404 to GET \/call\/call_nobody/);
   });
 
   it('a search path that does not exist: says the path is unconfirmed and which settings to change', async () => {
-    const error = await client({ searchPath: '/calls/find' }).searchCalls(0, 10).catch((e: unknown) => e);
+    const error = await client({ searchPath: '/calls/find' })
+      .searchCalls(0, 10)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RevoxNotFoundError);
     expect((error as Error).message).toMatch(/Revox has no POST \/calls\/find \(HTTP 404\).*set REVOX_SEARCH_PATH and REVOX_SEARCH_METHOD/);
   });
 
   it('another 4xx is not retried and quotes the answer', async () => {
     revox.faults.push({ status: 422 });
-    const error = await client().searchCalls(0, 10).catch((e: unknown) => e);
+    const error = await client()
+      .searchCalls(0, 10)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RevoxResponseError);
     expect((error as Error).message).toBe('Revox answered HTTP 422 to POST /call/search: {"error":"fault 422"}');
     expect(revox.requests).toHaveLength(1);

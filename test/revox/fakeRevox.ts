@@ -7,7 +7,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { orderDelivery, type AttemptSpec } from '../helpers/deliveries.ts';
 
-const SEARCH_ARRAYS = ['assignee_ids', 'assistant_ids', 'campaign_ids', 'directions', 'from_phone_numbers', 'outcomes', 'results', 'statuses'];
+const SEARCH_ARRAYS = [
+  'assignee_ids',
+  'assistant_ids',
+  'campaign_ids',
+  'directions',
+  'from_phone_numbers',
+  'outcomes',
+  'results',
+  'statuses',
+];
 const SEARCH_REQUIRED = [...SEARCH_ARRAYS, 'page', 'page_size'];
 
 export const FAKE_API_KEY = 'sk_test_fake_revox_key_0123456789';
@@ -50,7 +59,9 @@ export async function startFakeRevox(apiKey = FAKE_API_KEY): Promise<FakeRevox> 
   const requests: RecordedRequest[] = [];
   const fake: Omit<FakeRevox, 'baseUrl' | 'close'> = {
     calls,
-    put: (...added) => added.forEach((call) => calls.set(call.id, call)),
+    put: (...added) => {
+      for (const call of added) calls.set(call.id, call);
+    },
     requests,
     faults: [],
     lasting: null,

@@ -24,7 +24,8 @@ async function start(overrides: Parameters<typeof startTestServer>[0] = {}): Pro
   return { server, revox };
 }
 
-const retrieved = (revox: FakeRevox) => revox.requests.filter((request) => request.path.startsWith('/call/') && request.path !== '/call/search').map((r) => r.path.slice(6));
+const retrieved = (revox: FakeRevox) =>
+  revox.requests.filter((request) => request.path.startsWith('/call/') && request.path !== '/call/search').map((r) => r.path.slice(6));
 
 const EVENTS = `subscription($filter: CallCompletedFilter) {
   callCompleted(filter: $filter) { callOrder { revoxId isCompleted } attempt { revoxId result } }
@@ -38,7 +39,10 @@ describe('reconciliation in the server', () => {
       revoxReconcileStaleAfterMs: 0,
       revoxReconcileMaxPerMinute: 6_000,
     });
-    const attempts = [{ id: 'dropped_a0', result: 'voicemail' }, { id: 'dropped_a1', result: 'human' }];
+    const attempts = [
+      { id: 'dropped_a0', result: 'voicemail' },
+      { id: 'dropped_a1', result: 'human' },
+    ];
     const [first] = orderDeliveries('call_dropped', attempts);
     revox.put(restCall('call_dropped', attempts, 1));
 
@@ -59,23 +63,37 @@ describe('reconciliation in the server', () => {
     });
     const healed = (await storedOrder(server, 'call_dropped'))!;
     expect(healed).toMatchObject({ isCompleted: true, status: 'completed', callsCount: 2 });
-    const archived = await server.database.prisma.webhookDelivery.findMany({ where: { callRevoxId: 'call_dropped', outcome: 'accepted' }, orderBy: { receivedAt: 'asc' } });
+    const archived = await server.database.prisma.webhookDelivery.findMany({
+      where: { callRevoxId: 'call_dropped', outcome: 'accepted' },
+      orderBy: { receivedAt: 'asc' },
+    });
     expect(archived.map((delivery) => delivery.source)).toEqual(['webhook', 'sync']);
 
     // Two more runs find nothing to do: the order is completed, nothing fires again, and it is not re-read.
     const readsAfterHeal = retrieved(revox).length;
     const runsAfterHeal = await server.database.prisma.revoxSyncRun.count({ where: { kind: 'reconcile', status: 'completed' } });
-    await waitFor(async () => (await server.database.prisma.revoxSyncRun.count({ where: { kind: 'reconcile', status: 'completed' } })) >= runsAfterHeal + 2);
+    await waitFor(
+      async () =>
+        (await server.database.prisma.revoxSyncRun.count({ where: { kind: 'reconcile', status: 'completed' } })) >= runsAfterHeal + 2,
+    );
     expect(subscription.results).toHaveLength(2);
     expect(retrieved(revox)).toHaveLength(readsAfterHeal);
 
     const lines = server.logs.map((line) => JSON.parse(line)).filter((line) => line.event === 'revox.reconciled');
-    expect(lines.filter((line) => line.healed === 1)).toEqual([expect.objectContaining({ level: 'info', status: 'completed', seen: 1, healed: 1, failed: 0 })]);
+    expect(lines.filter((line) => line.healed === 1)).toEqual([
+      expect.objectContaining({ level: 'info', status: 'completed', seen: 1, healed: 1, failed: 0 }),
+    ]);
     expect(server.logs.join('\n')).not.toContain(FAKE_API_KEY);
 
-    const status = await server.graphql('{ syncStatus { lastSync { status } lastReconcile { status startedAt finishedAt seen healed failed lastError } } }');
+    const status = await server.graphql(
+      '{ syncStatus { lastSync { status } lastReconcile { status startedAt finishedAt seen healed failed lastError } } }',
+    );
     expect(status.body.data.syncStatus.lastSync).toBeNull();
-    expect(status.body.data.syncStatus.lastReconcile).toMatchObject({ status: expect.stringMatching(/^(RUNNING|COMPLETED)$/), failed: 0, lastError: null });
+    expect(status.body.data.syncStatus.lastReconcile).toMatchObject({
+      status: expect.stringMatching(/^(RUNNING|COMPLETED)$/),
+      failed: 0,
+      lastError: null,
+    });
   });
 
   it('is off without REVOX_API_KEY', async () => {
@@ -128,7 +146,8 @@ describe('which orders, how many, and only one at a time', () => {
     await stuck('call_overdue', hoursAgo(0.5), hoursAgo(0.25));
     await stuck('call_fresh', null, new Date(Date.now() + 3_600_000));
     await stuck('call_recently_read', hoursAgo(0.1), hoursAgo(0.25));
-    for (const delivery of orderDeliveries('call_done', [{ id: 'call_done_a0' }])) expect((await server.deliver(delivery)).status).toBe(200);
+    for (const delivery of orderDeliveries('call_done', [{ id: 'call_done_a0' }]))
+      expect((await server.deliver(delivery)).status).toBe(200);
     await server.database.prisma.webhookDelivery.updateMany({ where: { callRevoxId: 'call_done' }, data: { receivedAt: hoursAgo(5) } });
     await stuck('call_gone', hoursAgo(3));
     revox.calls.delete('call_gone');
@@ -187,7 +206,9 @@ describe('which orders, how many, and only one at a time', () => {
     const summary = await bad.runOnce();
     expect(summary).toMatchObject({ status: 'failed', seen: 1, healed: 0 });
     expect(summary!.lastError).toBe('Revox refused the API key (HTTP 401 to GET /call/call_bad_key): check REVOX_API_KEY');
-    expect(logs.map((line) => JSON.parse(line))).toEqual([expect.objectContaining({ level: 'warn', event: 'revox.reconciled', error: summary!.lastError })]);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: 'warn', event: 'revox.reconciled', error: summary!.lastError }),
+    ]);
     expect(logs.join('\n')).not.toContain(wrongKey);
   });
 });

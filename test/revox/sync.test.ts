@@ -59,7 +59,9 @@ async function snapshot() {
     prisma.callOrder.count(),
     prisma.callAttempt.count(),
     prisma.transcriptMessage.count(),
-    prisma.$queryRaw<{ at: Date }[]>`SELECT greatest((SELECT max(updated_at) FROM call_orders), (SELECT max(updated_at) FROM call_attempts)) AS at`,
+    prisma.$queryRaw<
+      { at: Date }[]
+    >`SELECT greatest((SELECT max(updated_at) FROM call_orders), (SELECT max(updated_at) FROM call_attempts)) AS at`,
   ]);
   return { orders, attempts, turns, lastWrite: lastWrite[0]!.at };
 }
@@ -68,21 +70,44 @@ describe('npm run sync: importing history', () => {
   it('imports 1,000 calls over 10 pages, keeps what only REST has in extra; a second run changes nothing', async () => {
     history(1_000, 'bulk');
     const first = await sync();
-    expect(first).toMatchObject({ status: 'completed', resumed: false, seen: 1_000, stored: 1_000, unchanged: 0, failed: 0, lastError: null });
+    expect(first).toMatchObject({
+      status: 'completed',
+      resumed: false,
+      seen: 1_000,
+      stored: 1_000,
+      unchanged: 0,
+      failed: 0,
+      lastError: null,
+    });
     expect(searchedPages()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const imported = await snapshot();
     expect(imported).toMatchObject({ orders: 1_000, attempts: 1_000, turns: 2_000 });
     expect(await server.database.prisma.webhookDelivery.count({ where: { source: 'sync', outcome: 'accepted' } })).toBe(1_000);
 
     const order = (await storedOrder(server, 'bulk_7'))!;
-    expect(order.extra).toMatchObject({ contact: { first_name: 'Ada' }, campaign: { id: 'camp_1', name: 'Autumn' }, assignee: null, first_sentence_delay_ms: 400 });
+    expect(order.extra).toMatchObject({
+      contact: { first_name: 'Ada' },
+      campaign: { id: 'camp_1', name: 'Autumn' },
+      assignee: null,
+      first_sentence_delay_ms: 400,
+    });
     expect(order.extra).toMatchObject({ assistant: { id: 'asst_1', name: 'Qualifier' } });
     expect(order.attempts[0]!.handledByAi).toBe(true);
     expect(order.attempts[0]!.extra).toMatchObject({ assistants_used: ['node_greeting', 'node_qualify'], handled_by_user: null });
 
-    const api = await server.graphql('{ callOrders(first: 1) { totalCount nodes { revoxId } } syncStatus { lastSync { status seen stored unchanged failed since lastError } } }');
+    const api = await server.graphql(
+      '{ callOrders(first: 1) { totalCount nodes { revoxId } } syncStatus { lastSync { status seen stored unchanged failed since lastError } } }',
+    );
     expect(api.body.data.callOrders).toEqual({ totalCount: 1_000, nodes: [{ revoxId: 'bulk_0' }] });
-    expect(api.body.data.syncStatus.lastSync).toEqual({ status: 'COMPLETED', seen: 1_000, stored: 1_000, unchanged: 0, failed: 0, since: null, lastError: null });
+    expect(api.body.data.syncStatus.lastSync).toEqual({
+      status: 'COMPLETED',
+      seen: 1_000,
+      stored: 1_000,
+      unchanged: 0,
+      failed: 0,
+      since: null,
+      lastError: null,
+    });
 
     const again = await sync();
     expect(again).toMatchObject({ status: 'completed', resumed: false, seen: 1_000, stored: 0, unchanged: 1_000, failed: 0 });
@@ -123,14 +148,20 @@ describe('npm run sync: importing history', () => {
   });
 
   it('never overwrites a newer state the webhook stored; stores a newer state Revox has', async () => {
-    const attempts = [{ id: 'newer_a0', result: 'voicemail' }, { id: 'newer_a1', result: 'human' }];
+    const attempts = [
+      { id: 'newer_a0', result: 'voicemail' },
+      { id: 'newer_a1', result: 'human' },
+    ];
     for (const delivery of orderDeliveries('call_newer_by_webhook', attempts)) expect((await server.deliver(delivery)).status).toBe(200);
     const before = await storedOrder(server, 'call_newer_by_webhook');
     expect(before!.isCompleted).toBe(true);
     // Revox's REST copy is older here (one attempt), as a stale read or a cache would be.
     revox.put(restCall('call_newer_by_webhook', attempts, 0));
     // And the webhook missed the completion of this one.
-    const missed = [{ id: 'missed_a0', result: 'voicemail' }, { id: 'missed_a1', result: 'human' }];
+    const missed = [
+      { id: 'missed_a0', result: 'voicemail' },
+      { id: 'missed_a1', result: 'human' },
+    ];
     expect((await server.deliver(orderDeliveries('call_newer_in_revox', missed)[0])).status).toBe(200);
     revox.put(restCall('call_newer_in_revox', missed, 1));
 
@@ -158,7 +189,10 @@ describe('npm run sync: importing history', () => {
     const summary = await sync();
     expect(summary).toMatchObject({ status: 'completed', seen: 4, stored: 3, failed: 1 });
     expect(summary.failures).toEqual([
-      { revoxId: 'mixed_broken', error: 'invalid_delivery: call.to_phone_number: must be an E.164 phone number such as +14155550123, got "0612345678"' },
+      {
+        revoxId: 'mixed_broken',
+        error: 'invalid_delivery: call.to_phone_number: must be an E.164 phone number such as +14155550123, got "0612345678"',
+      },
     ]);
     const archived = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { callRevoxId: 'mixed_broken' } });
     expect(archived).toMatchObject({ source: 'sync', outcome: 'rejected', httpStatus: 422 });
@@ -172,7 +206,13 @@ describe('npm run sync: importing history', () => {
 
 describe('secrets in what only REST carries', () => {
   it('no secret inside assistant reaches the database, the archive or any GraphQL answer; the rest is kept', async () => {
-    const secrets = ['sk-assistant-llm-0123456789', 'sk-tool-bearer-0123456789', 'cb-webhook-token-0123456789', 'sk-custom-llm-0123456789', 'pw-calendly-0123456789'];
+    const secrets = [
+      'sk-assistant-llm-0123456789',
+      'sk-tool-bearer-0123456789',
+      'cb-webhook-token-0123456789',
+      'sk-custom-llm-0123456789',
+      'pw-calendly-0123456789',
+    ];
     const call = restCall('call_with_assistant', [{ id: 'att_with_assistant' }], 0, {
       assistant: {
         id: 'asst_secret',

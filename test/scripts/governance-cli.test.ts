@@ -14,12 +14,17 @@ beforeAll(async () => {
 afterAll(() => database?.dispose());
 
 function run(script: 'keys' | 'erase', args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', `scripts/${script}.ts`, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
 }
 
 describe('npm run keys', () => {
@@ -64,7 +69,9 @@ describe('npm run erase', () => {
 
     const dryRun = await run('erase', ['--phone', '+33677778888', '--dry-run']);
     expect(dryRun.code, dryRun.stderr).toBe(0);
-    expect(dryRun.stdout).toMatch(/Dry run: would erase 1 call orders, 1 attempts, 3 transcript messages, 1 archived deliveries\. Nothing was changed\./);
+    expect(dryRun.stdout).toMatch(
+      /Dry run: would erase 1 call orders, 1 attempts, 3 transcript messages, 1 archived deliveries\. Nothing was changed\./,
+    );
     const erased = await run('erase', ['--phone', '+33677778888']);
     expect(erased.stdout).toMatch(/Erased 1 call orders, 1 attempts, 3 transcript messages, 1 archived deliveries/);
     expect((await run('erase', ['--phone', '+33677778888', '--dry-run'])).stdout).toMatch(/would erase 0 call orders/);

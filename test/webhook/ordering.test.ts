@@ -21,7 +21,11 @@ const attemptsOf = (prefix: string): AttemptSpec[] => [
 /** The three deliveries Revox sends for the order, plus a stale one that saw attempt 2 still ongoing. */
 function deliveriesOf(prefix: string) {
   const attempts = attemptsOf(prefix);
-  const stale = orderDelivery(prefix, [...attempts.slice(0, 2), { id: `${prefix}_a2`, status: 'ongoing', result: null, endedAt: null, turns: 3 }], 2);
+  const stale = orderDelivery(
+    prefix,
+    [...attempts.slice(0, 2), { id: `${prefix}_a2`, status: 'ongoing', result: null, endedAt: null, turns: 3 }],
+    2,
+  );
   stale.call.is_completed = false;
   return [0, 1, 2].map((upTo) => orderDelivery(prefix, attempts, upTo)).concat(stale);
 }

@@ -25,9 +25,34 @@ async function store(d: any) {
 
 describe('call_retry_config', () => {
   it.each([
-    ['flat', { calling_window_start_time: '10:00', calling_window_end_time: '18:00', retry_delay_seconds: 7200, max_retry_attempts: 3, timezone: 'Europe/Paris' }],
-    ['calling_windows', { calling_windows: [{ calling_window_start_time: '9am', calling_window_end_time: '6pm', retry_delay_seconds: 3600 }], max_retry_attempts: 2, timezone: 'UTC' }],
-    ['newest', { calling_windows: [{ start: '17:00', end: '19:00', retry_delay_seconds: 600 }], max_retry_attempts: 5, timezone: 'UTC', allowed_days: ['monday', 'friday'], call_twice_in_a_row: true }],
+    [
+      'flat',
+      {
+        calling_window_start_time: '10:00',
+        calling_window_end_time: '18:00',
+        retry_delay_seconds: 7200,
+        max_retry_attempts: 3,
+        timezone: 'Europe/Paris',
+      },
+    ],
+    [
+      'calling_windows',
+      {
+        calling_windows: [{ calling_window_start_time: '9am', calling_window_end_time: '6pm', retry_delay_seconds: 3600 }],
+        max_retry_attempts: 2,
+        timezone: 'UTC',
+      },
+    ],
+    [
+      'newest',
+      {
+        calling_windows: [{ start: '17:00', end: '19:00', retry_delay_seconds: 600 }],
+        max_retry_attempts: 5,
+        timezone: 'UTC',
+        allowed_days: ['monday', 'friday'],
+        call_twice_in_a_row: true,
+      },
+    ],
     ['absent', null],
   ])('accepts the %s shape and keeps it as sent', async (_shape, config) => {
     const order = await store(delivery((d) => (d.call.call_retry_config = config)));
@@ -82,10 +107,12 @@ describe('llm_model', () => {
     const quoted = await server.deliver(null, { raw: `{"call": {"llm_model": {"type": "custom", "api_key": '${secret}'}}}` });
     expect(quoted.status).toBe(400);
     expect(JSON.stringify(quoted.body)).not.toContain('sk-escape');
-    const invalid = await server.deliver(delivery((x) => {
-      x.call.llm_model = { type: 'custom', api_key: secret };
-      delete x.call.id;
-    }));
+    const invalid = await server.deliver(
+      delivery((x) => {
+        x.call.llm_model = { type: 'custom', api_key: secret };
+        delete x.call.id;
+      }),
+    );
     expect(invalid.status).toBe(422);
     for (const response of [accepted, rejected, quoted, invalid]) {
       const archived = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { requestId: response.body.requestId } });
@@ -115,7 +142,13 @@ describe('values this code does not know yet', () => {
     );
     expect(order).toMatchObject({ direction: 'sideways', status: 'teleporting', outcome: 'delighted', extra: { sentiment_score: 0.93 } });
     const [attempt] = order.attempts;
-    expect(attempt).toMatchObject({ status: 'transferred', result: 'fax-machine', dialError: 'carrier_on_fire', endedBy: 'cat', extra: { latency_ms: 420 } });
+    expect(attempt).toMatchObject({
+      status: 'transferred',
+      result: 'fax-machine',
+      dialError: 'carrier_on_fire',
+      endedBy: 'cat',
+      extra: { latency_ms: 420 },
+    });
     expect(attempt!.transcript[0]!.extra).toEqual({ emotion: 'calm' });
   });
 });
@@ -167,7 +200,9 @@ describe('attempt ids', () => {
 describe('content', () => {
   it('stores unicode exactly: accents, CJK, emoji, RTL, and a NUL-free control character', async () => {
     const text = 'Ça marche 👍 — 你好 — مرحبا — \u2028 line separator — "quotes" \\ backslash';
-    const order = await store(delivery((d) => (d.call_attempt.transcript[0].content = d.call.call_attempts[0].transcript[0].content = text)));
+    const order = await store(
+      delivery((d) => (d.call_attempt.transcript[0].content = d.call.call_attempts[0].transcript[0].content = text)),
+    );
     expect(order.attempts[0]!.transcript[0]!.content).toBe(text);
   });
 
@@ -184,7 +219,13 @@ describe('content', () => {
     const transcript = order.attempts[0]!.transcript;
     expect(transcript).toHaveLength(200);
     expect(transcript.map((t) => t.position)).toEqual([...Array(200).keys()]);
-    expect(transcript[199]).toMatchObject({ role: 'tool', content: 'result 199', toolName: 'lookup', toolArguments: { i: 199 }, toolIsError: true });
+    expect(transcript[199]).toMatchObject({
+      role: 'tool',
+      content: 'result 199',
+      toolName: 'lookup',
+      toolArguments: { i: 199 },
+      toolIsError: true,
+    });
     expect(transcript[100]!.content).toBe(turns[100]!.content);
   });
 

@@ -55,7 +55,13 @@ describe('replayArchived', () => {
     expect(replayed).toMatchObject({ outcome: 'accepted', httpStatus: 200, error: null });
     expect(replayed.replayedAt).toBeInstanceOf(Date);
 
-    expect(await replayArchived(server.database.prisma, 'not-accepted')).toEqual({ replayed: 1, stored: 0, stillRejected: 1, skipped: 0, unstored: [{ ...stillInvalid, id: summary.unstored[0]!.id }] });
+    expect(await replayArchived(server.database.prisma, 'not-accepted')).toEqual({
+      replayed: 1,
+      stored: 0,
+      stillRejected: 1,
+      skipped: 0,
+      unstored: [{ ...stillInvalid, id: summary.unstored[0]!.id }],
+    });
 
     // Replaying everything, the redacted custom-llm delivery included, leaves the stored records as they were.
     const before = await storedOrder(server, accepted.call.id);
@@ -77,7 +83,9 @@ describe('replayArchived', () => {
         `  rejected ${invalid.id} (received ${invalid.receivedAt.toISOString()}): ${INVALID_ERROR}\n`,
     );
 
-    const usage = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--bogus'], { env }).catch((error) => error);
+    const usage = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--bogus'], { env }).catch(
+      (error) => error,
+    );
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('Usage: npm run replay');
 

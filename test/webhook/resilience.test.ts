@@ -7,7 +7,7 @@ import { createTestDatabase, databaseOnTcp } from '../helpers/database.ts';
 import { orderDelivery } from '../helpers/deliveries.ts';
 import { exited, startServerProcess } from '../helpers/process.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { deliver, startTestServer, storedOrder, WEBHOOK_SECRET } from '../helpers/server.ts';
+import { deliver, startTestServer, storedOrder } from '../helpers/server.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

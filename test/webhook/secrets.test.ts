@@ -39,8 +39,15 @@ const model = { type: 'custom', api_url: 'https://llm.example.com/v1', model_nam
 
 describe('duplicate keys', () => {
   it.each([
-    ['api_key twice', (secret: string) => (d: any) => JSON.stringify(d).replace('"type":"custom"', `"api_key":"${secret}","type":"custom","api_key":"x"`)],
-    ['llm_model twice', (secret: string) => (d: any) => JSON.stringify(d).replace('"llm_model":', `"llm_model":{"type":"custom","api_key":"${secret}"},"llm_model":`)],
+    [
+      'api_key twice',
+      (secret: string) => (d: any) => JSON.stringify(d).replace('"type":"custom"', `"api_key":"${secret}","type":"custom","api_key":"x"`),
+    ],
+    [
+      'llm_model twice',
+      (secret: string) => (d: any) =>
+        JSON.stringify(d).replace('"llm_model":', `"llm_model":{"type":"custom","api_key":"${secret}"},"llm_model":`),
+    ],
     ['call twice', (secret: string) => (d: any) => `{"call":{"llm_model":{"api_key":"${secret}"}},${JSON.stringify(d).slice(1)}`],
   ])('%s: the copy JSON.parse ignores is not archived either', async (_name, spell) => {
     const secret = `sk-duplicate-${sequence + 1}-0123456789`;
@@ -79,7 +86,14 @@ describe('bodies that are not JSON', () => {
 
 describe('secret-named keys at any depth of llm_model', () => {
   it('are removed from the record, the API and the archive; everything else is kept', async () => {
-    const secrets = ['sk-nested-0123456789', 'sk-upper-0123456789', 'sk-camel-0123456789', 'sk-client-0123456789', 'sk-bearer-0123456789', 'sk-pw-0123456789'];
+    const secrets = [
+      'sk-nested-0123456789',
+      'sk-upper-0123456789',
+      'sk-camel-0123456789',
+      'sk-client-0123456789',
+      'sk-bearer-0123456789',
+      'sk-pw-0123456789',
+    ];
     const d = delivery((x) => {
       x.call.llm_model = {
         type: 'custom',
@@ -88,7 +102,7 @@ describe('secret-named keys at any depth of llm_model', () => {
         credentials: { api_key: secrets[0] },
         'API-KEY': secrets[1],
         options: [{ temperature: 0.2, ApiKey: secrets[2], auth: { client_secret: secrets[3], Authorization: `Bearer ${secrets[4]}` } }],
-        'ｐａｓｓｗｏｒｄ': secrets[5],
+        ｐａｓｓｗｏｒｄ: secrets[5],
       };
       // Outside llm_model a key named token is the customer's own data, kept as sent.
       x.call.metadata = { token: 'order-token-42' };
@@ -148,11 +162,21 @@ describe('redaction changes nothing but the secret', () => {
 });
 
 describe('the naming rule', () => {
-  it.each(['api_key', 'API-KEY', 'ApiKey', 'x-api-key', 'client_secret', 'access_token', 'password', 'Authorization', 'credentials', 'ｐａｓｓｗｏｒｄ'])(
-    '%s is secret-named',
-    (name) => expect(isSecretName(name)).toBe(true),
+  it.each([
+    'api_key',
+    'API-KEY',
+    'ApiKey',
+    'x-api-key',
+    'client_secret',
+    'access_token',
+    'password',
+    'Authorization',
+    'credentials',
+    'ｐａｓｓｗｏｒｄ',
+  ])('%s is secret-named', (name) => expect(isSecretName(name)).toBe(true));
+  it.each(['max_tokens', 'token_limit', 'type', 'model_name', 'secretary', 'monkey'])('%s is not', (name) =>
+    expect(isSecretName(name)).toBe(false),
   );
-  it.each(['max_tokens', 'token_limit', 'type', 'model_name', 'secretary', 'monkey'])('%s is not', (name) => expect(isSecretName(name)).toBe(false));
 
   it('finds a secret-named key in text however it is written, and is linear on hostile text', () => {
     for (const text of ['{"api_key": 1', "{'api_key': 1", '{api_key: 1', '{"api\\u005Fkey": 1', '"{\\"token\\": 1}"', 'x-Api-Key :']) {

@@ -38,7 +38,11 @@ describe('a valid delivery', () => {
     expect(human.startedAt!.toISOString()).toBe('2026-11-20T09:00:03.000Z');
     expect(human).toMatchObject({ status: 'completed', result: 'human', endedBy: 'agent', endReason: 'tool_end_call', handledByAi: true });
     expect(human.transcript.map((t) => t.role)).toEqual(['assistant', 'user', 'tool', 'assistant', 'user', 'assistant']);
-    expect(human.transcript[2]).toMatchObject({ toolName: 'find_slots', toolArguments: { day: '2026-11-27', part: 'morning' }, toolIsError: false });
+    expect(human.transcript[2]).toMatchObject({
+      toolName: 'find_slots',
+      toolArguments: { day: '2026-11-27', part: 'morning' },
+      toolIsError: false,
+    });
     expect(human.transcript[0]!.content).toContain('Saint-Éloi');
     expect(human.structuredOutput).toEqual(delivery.call_attempt.structured_output);
   });
@@ -55,14 +59,21 @@ describe('a valid delivery', () => {
     const delivery = fixture('inbound-custom-llm-with-api-key');
     expect((await server.deliver(delivery)).body.duplicate).toBe(false);
     const before = await storedOrder(server, delivery.call.id);
-    const updatedAt = await server.database.prisma.callOrder.findUnique({ where: { revoxId: delivery.call.id }, select: { updatedAt: true } });
+    const updatedAt = await server.database.prisma.callOrder.findUnique({
+      where: { revoxId: delivery.call.id },
+      select: { updatedAt: true },
+    });
 
     // Same content, different formatting and key order: still the same delivery.
-    const again = await server.deliver(null, { raw: JSON.stringify({ call_attempt: delivery.call_attempt, call: delivery.call }, null, 2) });
+    const again = await server.deliver(null, {
+      raw: JSON.stringify({ call_attempt: delivery.call_attempt, call: delivery.call }, null, 2),
+    });
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ status: 'accepted', duplicate: true, attempts: { created: 0, updated: 0 } });
     expect(await storedOrder(server, delivery.call.id)).toEqual(before);
-    expect(await server.database.prisma.callOrder.findUnique({ where: { revoxId: delivery.call.id }, select: { updatedAt: true } })).toEqual(updatedAt);
+    expect(
+      await server.database.prisma.callOrder.findUnique({ where: { revoxId: delivery.call.id }, select: { updatedAt: true } }),
+    ).toEqual(updatedAt);
   });
 });
 
@@ -71,7 +82,12 @@ describe('rejected deliveries', () => {
     const before = await archiveCount();
     const delivery = fixture('outbound-attempt-1-voicemail');
     delivery.call.id = 'call_unauthorised';
-    for (const options of [{ token: null }, { token: 'wrong-token' }, { token: `${WEBHOOK_SECRET}x` }, { token: null, headers: { authorization: 'Bearer nope' } }]) {
+    for (const options of [
+      { token: null },
+      { token: 'wrong-token' },
+      { token: `${WEBHOOK_SECRET}x` },
+      { token: null, headers: { authorization: 'Bearer nope' } },
+    ]) {
       const response = await server.deliver(delivery, options);
       expect(response.status).toBe(401);
       expect(response.body.error.code).toBe('unauthorized');
@@ -103,7 +119,9 @@ describe('rejected deliveries', () => {
   });
 
   it('accepts application/json with a charset', async () => {
-    const response = await server.deliver(fixture('outbound-attempt-1-voicemail'), { headers: { 'content-type': 'application/json; charset=utf-8' } });
+    const response = await server.deliver(fixture('outbound-attempt-1-voicemail'), {
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
     expect(response.status).toBe(200);
   });
 

@@ -4,7 +4,8 @@ import { createKeyStore, KeyError, type ApiKeyInfo } from '../../access/keys.ts'
 import { builder } from '../builder.ts';
 
 const ApiKeyScope = builder.enumType('ApiKeyScope', {
-  description: 'CALLS_READ: orders, attempts, stats, events. TRANSCRIPTS_READ: adds transcripts, recording URLs, structured output. ADMIN: adds erasure and keys.',
+  description:
+    'CALLS_READ: orders, attempts, stats, events. TRANSCRIPTS_READ: adds transcripts, recording URLs, structured output. ADMIN: adds erasure and keys.',
   values: {
     CALLS_READ: { value: 'calls:read' },
     TRANSCRIPTS_READ: { value: 'transcripts:read' },

@@ -115,9 +115,7 @@ export function callAttemptSql(filter: CallAttemptFilterInput | null | undefined
   if (filter?.endedBefore) conditions.push(Prisma.sql`a.ended_at < ${filter.endedBefore}`);
   if (filter?.transcriptContains) {
     const pattern = `%${escapeLike(filter.transcriptContains)}%`;
-    conditions.push(
-      Prisma.sql`EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id AND m.content ILIKE ${pattern})`,
-    );
+    conditions.push(Prisma.sql`EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id AND m.content ILIKE ${pattern})`);
   }
   return Prisma.join(conditions, ' AND ');
 }
@@ -157,19 +155,23 @@ builder.queryFields((t) => ({
     args: { revoxId: t.arg.string({ required: true }) },
     resolve: (query, _root, { revoxId }, { prisma }) => prisma.callAttempt.findUnique({ ...query, where: { revoxId } }),
   }),
-  callAttempts: t.prismaConnection({
-    type: 'CallAttempt',
-    authScopes: (_root, { filter }) => attemptFilterScopes(filter),
-    cursor: 'id',
-    description: 'Call attempts across all orders, most recently ended first unless `orderBy` says otherwise.',
-    defaultSize: DEFAULT_PAGE_SIZE,
-    maxSize: MAX_PAGE_SIZE,
-    args: {
-      filter: t.arg({ type: CallAttemptFilter }),
-      orderBy: t.arg({ type: CallAttemptOrderBy, defaultValue: 'ENDED_AT_DESC' }),
+  callAttempts: t.prismaConnection(
+    {
+      type: 'CallAttempt',
+      authScopes: (_root, { filter }) => attemptFilterScopes(filter),
+      cursor: 'id',
+      description: 'Call attempts across all orders, most recently ended first unless `orderBy` says otherwise.',
+      defaultSize: DEFAULT_PAGE_SIZE,
+      maxSize: MAX_PAGE_SIZE,
+      args: {
+        filter: t.arg({ type: CallAttemptFilter }),
+        orderBy: t.arg({ type: CallAttemptOrderBy, defaultValue: 'ENDED_AT_DESC' }),
+      },
+      totalCount: (_connection, { filter }, { prisma }) => prisma.callAttempt.count({ where: callAttemptWhere(filter) }),
+      resolve: (query, _root, args, { prisma }) =>
+        prisma.callAttempt.findMany({ ...query, where: callAttemptWhere(args.filter), orderBy: attemptOrder(args.orderBy) }),
     },
-    totalCount: (_connection, { filter }, { prisma }) => prisma.callAttempt.count({ where: callAttemptWhere(filter) }),
-    resolve: (query, _root, args, { prisma }) =>
-      prisma.callAttempt.findMany({ ...query, where: callAttemptWhere(args.filter), orderBy: attemptOrder(args.orderBy) }),
-  }, { name: 'CallAttemptConnection' }, { name: 'CallAttemptEdge' }),
+    { name: 'CallAttemptConnection' },
+    { name: 'CallAttemptEdge' },
+  ),
 }));

@@ -48,12 +48,16 @@ const CallCompletedEvent = builder.objectRef<CallCompletedPayload>('CallComplete
     callOrder: t.prismaField({
       type: 'CallOrder',
       resolve: (query, event, _args, { prisma }) =>
-        loadOnce(event, `order ${JSON.stringify(query)}`, () => prisma.callOrder.findUniqueOrThrow({ ...query, where: { id: event.callOrderId } })),
+        loadOnce(event, `order ${JSON.stringify(query)}`, () =>
+          prisma.callOrder.findUniqueOrThrow({ ...query, where: { id: event.callOrderId } }),
+        ),
     }),
     attempt: t.prismaField({
       type: 'CallAttempt',
       resolve: (query, event, _args, { prisma }) =>
-        loadOnce(event, `attempt ${JSON.stringify(query)}`, () => prisma.callAttempt.findUniqueOrThrow({ ...query, where: { id: event.attemptId } })),
+        loadOnce(event, `attempt ${JSON.stringify(query)}`, () =>
+          prisma.callAttempt.findUniqueOrThrow({ ...query, where: { id: event.attemptId } }),
+        ),
     }),
   }),
 });
@@ -65,7 +69,11 @@ builder.subscriptionField('callCompleted', (t) =>
     authScopes: { 'calls:read': true },
     args: { filter: t.arg({ type: CallCompletedFilter }) },
     subscribe: (_root, args, { events, transport }) =>
-      events.subscribeCallCompleted({ wanted: (event) => matches(event, args.filter), transport: transport.name, onOverflow: transport.cutOff }),
+      events.subscribeCallCompleted({
+        wanted: (event) => matches(event, args.filter),
+        transport: transport.name,
+        onOverflow: transport.cutOff,
+      }),
     resolve: (event) => event,
   }),
 );

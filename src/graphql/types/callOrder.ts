@@ -95,26 +95,30 @@ builder.queryFields((t) => ({
     args: { revoxId: t.arg.string({ required: true }) },
     resolve: (query, _root, { revoxId }, { prisma }) => prisma.callOrder.findUnique({ ...query, where: { revoxId } }),
   }),
-  callOrders: t.prismaConnection({
-    type: 'CallOrder',
-    authScopes: { 'calls:read': true },
-    cursor: 'id',
-    description: 'Call orders, newest first unless `orderBy` says otherwise.',
-    defaultSize: DEFAULT_PAGE_SIZE,
-    maxSize: MAX_PAGE_SIZE,
-    args: {
-      filter: t.arg({ type: CallOrderFilter }),
-      orderBy: t.arg({ type: CallOrderOrderBy, defaultValue: 'desc' }),
+  callOrders: t.prismaConnection(
+    {
+      type: 'CallOrder',
+      authScopes: { 'calls:read': true },
+      cursor: 'id',
+      description: 'Call orders, newest first unless `orderBy` says otherwise.',
+      defaultSize: DEFAULT_PAGE_SIZE,
+      maxSize: MAX_PAGE_SIZE,
+      args: {
+        filter: t.arg({ type: CallOrderFilter }),
+        orderBy: t.arg({ type: CallOrderOrderBy, defaultValue: 'desc' }),
+      },
+      totalCount: (_connection, { filter }, { prisma }) => prisma.callOrder.count({ where: callOrderWhere(filter) }),
+      resolve: (query, _root, args, { prisma }) => {
+        const direction = args.orderBy ?? 'desc';
+        return prisma.callOrder.findMany({
+          ...query,
+          where: callOrderWhere(args.filter),
+          // The id breaks ties between equal creation times, so every row has one place in the order.
+          orderBy: [{ createdAt: direction }, { id: direction }],
+        });
+      },
     },
-    totalCount: (_connection, { filter }, { prisma }) => prisma.callOrder.count({ where: callOrderWhere(filter) }),
-    resolve: (query, _root, args, { prisma }) => {
-      const direction = args.orderBy ?? 'desc';
-      return prisma.callOrder.findMany({
-        ...query,
-        where: callOrderWhere(args.filter),
-        // The id breaks ties between equal creation times, so every row has one place in the order.
-        orderBy: [{ createdAt: direction }, { id: direction }],
-      });
-    },
-  }, { name: 'CallOrderConnection' }, { name: 'CallOrderEdge' }),
+    { name: 'CallOrderConnection' },
+    { name: 'CallOrderEdge' },
+  ),
 }));

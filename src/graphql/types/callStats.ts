@@ -32,7 +32,12 @@ class StatsRequest {
 
 const ResultCount = builder.objectRef<StatsCounters['byResult'][number]>('CallResultCount').implement({
   fields: (t) => ({
-    result: t.field({ type: CallResult.ref, nullable: true, description: 'Null for attempts with no result.', resolve: (r) => (r.raw === null ? null : CallResult.fromRaw(r.raw)) }),
+    result: t.field({
+      type: CallResult.ref,
+      nullable: true,
+      description: 'Null for attempts with no result.',
+      resolve: (r) => (r.raw === null ? null : CallResult.fromRaw(r.raw)),
+    }),
     resultRaw: t.exposeString('raw', { nullable: true }),
     count: t.exposeInt('count'),
   }),
@@ -47,8 +52,14 @@ const StatusCount = builder.objectRef<StatsCounters['byStatus'][number]>('CallAt
 });
 
 /** The counters both `CallStats` and each `CallStatsBucket` show, read from their parent by `counters`. */
-function counterFields<Parent>(t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$inferSchemaTypes, Parent>, counters: (parent: Parent) => StatsCounters | Promise<StatsCounters>) {
-  const read = <T>(pick: (c: StatsCounters) => T) => async (parent: Parent) => pick(await counters(parent));
+function counterFields<Parent>(
+  t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$inferSchemaTypes, Parent>,
+  counters: (parent: Parent) => StatsCounters | Promise<StatsCounters>,
+) {
+  const read =
+    <T>(pick: (c: StatsCounters) => T) =>
+    async (parent: Parent) =>
+      pick(await counters(parent));
   return {
     attempts: t.int({ resolve: read((c) => c.attempts) }),
     callOrders: t.int({ description: 'Distinct orders the attempts belong to.', resolve: read((c) => c.callOrders) }),
@@ -60,7 +71,11 @@ function counterFields<Parent>(t: PothosSchemaTypes.ObjectFieldBuilder<typeof bu
       description: 'Attempts a human answered, over finished attempts (COMPLETED or ERROR); null when none finished.',
       resolve: read((c) => (c.finishedAttempts === 0 ? null : c.humanAnswers / c.finishedAttempts)),
     }),
-    averageDurationSeconds: t.float({ nullable: true, description: 'Over answered attempts that ended.', resolve: read((c) => c.averageDurationSeconds) }),
+    averageDurationSeconds: t.float({
+      nullable: true,
+      description: 'Over answered attempts that ended.',
+      resolve: read((c) => c.averageDurationSeconds),
+    }),
     p50DurationSeconds: t.float({ nullable: true, resolve: read((c) => c.p50DurationSeconds) }),
     p90DurationSeconds: t.float({ nullable: true, resolve: read((c) => c.p90DurationSeconds) }),
   };
@@ -69,7 +84,10 @@ function counterFields<Parent>(t: PothosSchemaTypes.ObjectFieldBuilder<typeof bu
 const StatsBucketEnum = builder.enumType('StatsBucket', {
   description: 'The length of a bucket of a stats series, in local time.',
   values: {
-    HOUR: { value: 'hour', description: 'A local hour: the repeated hour of a daylight-saving change is two buckets, the skipped one none.' },
+    HOUR: {
+      value: 'hour',
+      description: 'A local hour: the repeated hour of a daylight-saving change is two buckets, the skipped one none.',
+    },
     DAY: { value: 'day', description: 'A local day, from midnight: 23 or 25 hours on daylight-saving days.' },
     WEEK: { value: 'week', description: 'A local week, from Monday midnight.' },
   } satisfies Record<string, { value: StatsBucket; description: string }>,
@@ -91,12 +109,15 @@ const CallStats = builder.objectRef<StatsRequest>('CallStats').implement({
       type: [CallStatsBucket],
       description:
         "The counters per bucket of the attempts' end times (attempts that have not ended are in none), oldest first, " +
-        'empty buckets included: from the bucket holding the filter\'s `endedAfter` to the one holding the last instant ' +
+        "empty buckets included: from the bucket holding the filter's `endedAfter` to the one holding the last instant " +
         'before its `endedBefore`, each bound taken from the first or last matching attempt when not given. ' +
         `At most ${MAX_SERIES_BUCKETS} buckets; a longer range is an error.`,
       args: {
         bucket: t.arg({ type: StatsBucketEnum, required: true }),
-        timeZone: t.arg.string({ defaultValue: DEFAULT_TIME_ZONE, description: 'An IANA time zone name, such as Europe/Paris (null: UTC).' }),
+        timeZone: t.arg.string({
+          defaultValue: DEFAULT_TIME_ZONE,
+          description: 'An IANA time zone name, such as Europe/Paris (null: UTC).',
+        }),
       },
       extensions: listSize(MAX_SERIES_BUCKETS),
       resolve: async ({ prisma, filter }, { bucket, timeZone }) => {

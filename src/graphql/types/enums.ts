@@ -17,10 +17,10 @@ export function revoxEnum<const Members extends Record<string, string>>(name: st
   const byRaw = new Map(Object.entries(members).map(([member, raw]) => [raw, member as Value]));
   const ref = builder.enumType(name, {
     description,
-    values: Object.fromEntries(
-      [...Object.entries(members).map(([member, raw]) => [member, { value: member, description: `Revox: \`${raw}\`` }]),
-        ['OTHER', { value: 'OTHER', description: 'A value this version of Callboard does not know yet; see the matching `...Raw` field.' }]],
-    ) as Record<Value & string, { value: Value & string; description: string }>,
+    values: Object.fromEntries([
+      ...Object.entries(members).map(([member, raw]) => [member, { value: member, description: `Revox: \`${raw}\`` }]),
+      ['OTHER', { value: 'OTHER', description: 'A value this version of Callboard does not know yet; see the matching `...Raw` field.' }],
+    ]) as Record<Value & string, { value: Value & string; description: string }>,
   });
   const knownRaw = Object.values(members);
   return {
@@ -85,4 +85,8 @@ export const DialError = revoxEnum('DialError', 'Why a call could not be placed.
 
 export const CallEndedBy = revoxEnum('CallEndedBy', 'Who hung up.', { AGENT: 'agent', USER: 'user', SYSTEM: 'system' });
 
-export const TranscriptRole = revoxEnum('TranscriptRole', 'Who spoke a transcript turn.', { USER: 'user', ASSISTANT: 'assistant', TOOL: 'tool' });
+export const TranscriptRole = revoxEnum('TranscriptRole', 'Who spoke a transcript turn.', {
+  USER: 'user',
+  ASSISTANT: 'assistant',
+  TOOL: 'tool',
+});

@@ -36,7 +36,9 @@ function toWindow(window: Stored, fallbackDelay: number | undefined): CallingWin
 
 export function normaliseRetryConfig(stored: Stored): RetryConfig {
   const windows = Array.isArray(stored.calling_windows)
-    ? stored.calling_windows.filter((w): w is Stored => typeof w === 'object' && w !== null).map((w) => toWindow(w, whole(stored.retry_delay_seconds)))
+    ? stored.calling_windows
+        .filter((w): w is Stored => typeof w === 'object' && w !== null)
+        .map((w) => toWindow(w, whole(stored.retry_delay_seconds)))
     : [toWindow(stored, undefined)];
   return {
     callingWindows: windows.length > 0 ? windows : [DEFAULT_WINDOW],
@@ -49,7 +51,7 @@ export function normaliseRetryConfig(stored: Stored): RetryConfig {
 }
 
 const CallingWindowType = builder.objectRef<CallingWindow>('CallingWindow').implement({
-  description: 'A daily window in which Revox may call, in the config\'s timezone.',
+  description: "A daily window in which Revox may call, in the config's timezone.",
   fields: (t) => ({
     start: t.exposeString('start', { description: 'As Revox sent it, e.g. `17:00` or `6pm`.' }),
     end: t.exposeString('end'),
@@ -58,7 +60,7 @@ const CallingWindowType = builder.objectRef<CallingWindow>('CallingWindow').impl
 });
 
 export const CallRetryConfig = builder.objectRef<Stored>('CallRetryConfig').implement({
-  description: 'When and how often Revox retries an order. Missing values take Revox\'s defaults (10:00-18:00, 7200 s, 3 attempts).',
+  description: "When and how often Revox retries an order. Missing values take Revox's defaults (10:00-18:00, 7200 s, 3 attempts).",
   fields: (t) => ({
     callingWindows: t.field({ type: [CallingWindowType], resolve: (stored) => normaliseRetryConfig(stored).callingWindows }),
     maxRetryAttempts: t.int({ resolve: (stored) => normaliseRetryConfig(stored).maxRetryAttempts }),

@@ -14,7 +14,11 @@ export const TranscriptMessage = builder.prismaNode('TranscriptMessage', {
     roleRaw: t.exposeString('role'),
     content: t.exposeString('content'),
     toolName: t.exposeString('toolName', { nullable: true }),
-    toolArguments: t.expose('toolArguments', { type: 'JSON', nullable: true, description: 'An object or a JSON string, as Revox sent it.' }),
+    toolArguments: t.expose('toolArguments', {
+      type: 'JSON',
+      nullable: true,
+      description: 'An object or a JSON string, as Revox sent it.',
+    }),
     toolIsError: t.exposeBoolean('toolIsError', { nullable: true }),
   }),
 });
