@@ -70,3 +70,17 @@ export function orderDelivery(orderId: string, attempts: AttemptSpec[], upTo: nu
 export function orderDeliveries(orderId: string, attempts: AttemptSpec[], phoneNumber?: string) {
   return attempts.map((_, upTo) => orderDelivery(orderId, attempts, upTo, phoneNumber));
 }
+
+/**
+ * Makes valid deliveries, one new order each (ids from `prefix` and a counter), changed by `edit`: for tests that
+ * try one variation of a field at a time.
+ */
+export function deliveryMaker(prefix: string) {
+  let sequence = 0;
+  return (edit: (delivery: any) => void = () => {}) => {
+    sequence += 1;
+    const made: any = orderDelivery(`call_${prefix}_${sequence}`, [{ id: `att_${prefix}_${sequence}` }], 0);
+    edit(made);
+    return made;
+  };
+}

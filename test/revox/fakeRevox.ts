@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createRevoxClient, type RetryPolicy } from '../../src/revox/client.ts';
 import { orderDelivery, type AttemptSpec } from '../helpers/deliveries.ts';
 
 const SEARCH_ARRAYS = [
@@ -136,6 +137,22 @@ function answer(response: ServerResponse, status: number, body: unknown) {
   if (response.destroyed) return;
   response.writeHead(status, { 'content-type': 'application/json' });
   response.end(JSON.stringify(body));
+}
+
+/**
+ * A real client pointed at the fake, with the default paths. Generous timeout: the whole suite shares two cores, and
+ * the test's own database can keep the fake waiting.
+ */
+export function clientFor(fake: Pick<FakeRevox, 'baseUrl'>, retry: Partial<RetryPolicy>, apiKey = FAKE_API_KEY) {
+  return createRevoxClient({
+    apiKey,
+    baseUrl: fake.baseUrl,
+    retrievePath: '/call/{id}',
+    searchPath: '/call/search',
+    searchMethod: 'POST',
+    timeoutMs: 30_000,
+    retry,
+  });
 }
 
 export interface RestCallOptions {

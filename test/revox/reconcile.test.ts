@@ -4,12 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
-import { createRevoxClient } from '../../src/revox/client.ts';
 import { createReconciler, type ReconcilerOptions } from '../../src/revox/reconcile.ts';
 import { orderDeliveries } from '../helpers/deliveries.ts';
 import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
 import { subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
-import { FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
+import { clientFor, FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -111,15 +110,7 @@ describe('which orders, how many, and only one at a time', () => {
     const reconciler = (options: Partial<ReconcilerOptions> = {}) =>
       createReconciler({
         prisma: server.database.prisma,
-        client: createRevoxClient({
-          apiKey: FAKE_API_KEY,
-          baseUrl: revox.baseUrl,
-          retrievePath: '/call/{id}',
-          searchPath: '/call/search',
-          searchMethod: 'POST',
-          timeoutMs: 30_000,
-          retry: { maxRetries: 0 },
-        }),
+        client: clientFor(revox, { maxRetries: 0 }),
         logger: createLogger(() => {}),
         intervalMs: 60_000,
         staleAfterMs: 3_600_000,
@@ -194,14 +185,7 @@ describe('which orders, how many, and only one at a time', () => {
     const wrongKey = 'sk_live_wrong_reconcile_key';
     const bad = reconciler({
       logger: createLogger((line) => logs.push(line)),
-      client: createRevoxClient({
-        apiKey: wrongKey,
-        baseUrl: revox.baseUrl,
-        retrievePath: '/call/{id}',
-        searchPath: '/call/search',
-        searchMethod: 'POST',
-        timeoutMs: 5_000,
-      }),
+      client: clientFor(revox, {}, wrongKey),
     });
     const summary = await bad.runOnce();
     expect(summary).toMatchObject({ status: 'failed', seen: 1, healed: 0 });

@@ -3,12 +3,11 @@
  * database: paging, --since, resuming, idempotence, newer state kept, and secrets removed.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRevoxClient } from '../../src/revox/client.ts';
 import { runSync, type SyncOptions } from '../../src/revox/sync.ts';
 import { replayArchived } from '../../src/webhook/replay.ts';
 import { orderDeliveries } from '../helpers/deliveries.ts';
 import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
-import { FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
+import { clientFor, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
 
 let revox: FakeRevox;
 let server: TestServer;
@@ -21,17 +20,7 @@ afterEach(async () => {
   await revox?.close();
 });
 
-const client = () =>
-  createRevoxClient({
-    apiKey: FAKE_API_KEY,
-    baseUrl: revox.baseUrl,
-    retrievePath: '/call/{id}',
-    searchPath: '/call/search',
-    searchMethod: 'POST',
-    // Generous: the whole suite shares two cores, and this process's database can keep the fake waiting.
-    timeoutMs: 30_000,
-    retry: { maxRetries: 2, baseDelayMs: 5 },
-  });
+const client = () => clientFor(revox, { maxRetries: 2, baseDelayMs: 5 });
 
 const sync = (options: Partial<SyncOptions> = {}) =>
   runSync(server.database.prisma, client(), {

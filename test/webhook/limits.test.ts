@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayArchived } from '../../src/webhook/replay.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
+import { deliveryMaker, orderDelivery } from '../helpers/deliveries.ts';
 import { startTestServer, storedOrder, WEBHOOK_SECRET, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -14,12 +14,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.dispose());
 
-let sequence = 0;
-function delivery(edit: (d: any) => void = () => {}) {
-  const d: any = orderDelivery(`call_limits_${++sequence}`, [{ id: `att_limits_${sequence}` }], 0);
-  edit(d);
-  return d;
-}
+const delivery = deliveryMaker('limits');
 
 /** The one archive row of a request (there must be exactly one). */
 async function archiveRow(requestId: string) {

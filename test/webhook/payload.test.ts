@@ -1,7 +1,7 @@
 /** What Revox may send, stored faithfully: payload variants, unknown values, secrets, large and unicode content. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixture, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
+import { deliveryMaker } from '../helpers/deliveries.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -9,13 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.dispose());
 
-let sequence = 0;
-/** A valid delivery for a new order, changed by `edit`. */
-function delivery(edit: (d: any) => void = () => {}) {
-  const d: any = orderDelivery(`call_payload_${++sequence}`, [{ id: `att_payload_${sequence}` }], 0);
-  edit(d);
-  return d;
-}
+const delivery = deliveryMaker('payload');
 
 async function store(d: any) {
   const response = await server.deliver(d);

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayArchived } from '../../src/webhook/replay.ts';
 import { isSecretName, mayHoldSecretName } from '../../src/webhook/secrets.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
+import { deliveryMaker } from '../helpers/deliveries.ts';
 import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
@@ -14,12 +14,9 @@ beforeAll(async () => {
 });
 afterAll(() => server?.dispose());
 
-let sequence = 0;
-function delivery(edit: (d: any) => void = () => {}) {
-  const d: any = orderDelivery(`call_secret_${++sequence}`, [{ id: `att_secret_${sequence}` }], 0);
-  edit(d);
-  return d;
-}
+const delivery = deliveryMaker('secret');
+/** Makes each test's secret unique, so that finding it anywhere points at that test. */
+let secretSequence = 0;
 
 const archiveRow = (requestId: string) => server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { requestId } });
 
@@ -50,7 +47,7 @@ describe('duplicate keys', () => {
     ],
     ['call twice', (secret: string) => (d: any) => `{"call":{"llm_model":{"api_key":"${secret}"}},${JSON.stringify(d).slice(1)}`],
   ])('%s: the copy JSON.parse ignores is not archived either', async (_name, spell) => {
-    const secret = `sk-duplicate-${sequence + 1}-0123456789`;
+    const secret = `sk-duplicate-${++secretSequence}-0123456789`;
     const d = delivery((x) => (x.call.llm_model = model));
     const response = await server.deliver(null, { raw: spell(secret)(d) });
     expect(response.status).toBe(200);
@@ -67,7 +64,7 @@ describe('bodies that are not JSON', () => {
     ['an unquoted key', (secret: string) => `{call: {llm_model: {apiKey: "${secret}"}}}`],
     ['a single-quoted key', (secret: string) => `{'call': {'llm_model': {'API-KEY': '${secret}'}}}`],
   ])('with %s are withheld from the archive, and the row says so', async (_name, spell) => {
-    const secret = `sk-notjson-${++sequence}-0123456789`;
+    const secret = `sk-notjson-${++secretSequence}-0123456789`;
     const response = await server.deliver(null, { raw: spell(secret) });
     expect(response.status).toBe(400);
     const archived = await archiveRow(response.body.requestId);
