@@ -10,6 +10,7 @@ import { ConfigError, isLoopbackHost, type Config } from './config.ts';
 import { createKeyStore } from './access/keys.ts';
 import { createKeyWatch } from './access/keyWatch.ts';
 import { createRetention, type PurgeCounts } from './governance/retention.ts';
+import { scrubStoredSecrets } from './governance/scrubSecrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { createEventBus, type EventBus, type SubscriberLimits } from './events/eventBus.ts';
 import { attachWebSocket } from './graphql/websocket.ts';
@@ -19,7 +20,7 @@ import { metricsRoute } from './http/metrics.ts';
 import { createMetrics } from './metrics.ts';
 import { landingRoute } from './http/landing.ts';
 import { createRouter } from './http/router.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, describeError, type Logger } from './log.ts';
 import { reconcilerFromConfig } from './revox/reconcile.ts';
 import { createWebhookRoute, WEBHOOK_PATH } from './webhook/route.ts';
 import { resolveWebhookSecret, type WebhookSecret } from './webhook/secret.ts';
@@ -140,6 +141,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
     keyWatch.start();
     retention.start();
+    // Once per database, in the background; stop() waits for it.
+    const scrubbing = scrubStoredSecrets(database.prisma).then(
+      (counts) => counts && logger.info('secrets.scrubbed', { ...counts }),
+      (error: unknown) => logger.error('secrets.scrub_failed', { error: describeError(error) }),
+    );
     const reconciler = reconcilerFromConfig(config, { prisma: database.prisma, logger, onStored: publishCompleted });
     reconciler?.start();
     const { port } = server.address() as AddressInfo;
@@ -164,6 +170,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         await waitUntil(() => events.eventsInFlight() === 0, EVENT_DRAIN_TIMEOUT_MS);
         keyWatch.stop();
         await retention.stop();
+        await scrubbing;
         await webSocket.close();
         server.closeAllConnections();
         await closed;
