@@ -118,6 +118,9 @@ function postgresAdapter(connectionString: string): OpenedAdapter {
     // shift every stored time.
     options: '-c TimeZone=UTC',
   });
+  // An idle connection that the server ends (a restart, a failover, a dropped database) emits 'error' on the pool;
+  // unheard, that would crash the process. The next query reconnects, or fails with its own error.
+  pool.on('error', () => {});
   // The same pg at run time; only the copies of @types/pg differ.
   const adapter = new PrismaPg(pool as unknown as ConstructorParameters<typeof PrismaPg>[0]);
   return { adapter, kind: 'postgres', closeDriver: () => pool.end(), pool };
