@@ -1,5 +1,6 @@
 /** The server as `npm start` runs it: start-up messages, the webhook secret, logs, and graceful shutdown. */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -18,6 +19,13 @@ async function freshDatabase() {
 afterAll(async () => {
   for (const database of databases) await database.dispose();
 });
+
+/** Every process started under `pid`, read from /proc (Linux). */
+function descendantsOf(pid: number): number[] {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  return children.flatMap((child) => [child, ...descendantsOf(child)]);
+}
+const commandLineOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
 
 describe('start-up', () => {
   it('generates a webhook secret once, keeps it private in DATA_DIR, and never logs it', async () => {
@@ -73,6 +81,37 @@ describe('start-up', () => {
       await exited(child);
     }
   });
+
+  it('npm start builds, then runs the compiled JavaScript: node dist/main.js, no TypeScript loader at run time', async () => {
+    const { env } = await freshDatabase();
+    const npm = spawn('npm', ['start'], {
+      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WEBHOOK_SECRET, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let output = '';
+    npm.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        npm.stdout!.on('data', () => {
+          const match = /"event":"server.listening","url":"([^"]+)"/.exec(output);
+          if (match) resolve(match[1]!);
+        });
+        npm.once('exit', (code) => reject(new Error(`npm start exited with ${code} before listening:\n${output}`)));
+      });
+      const commandLines = descendantsOf(npm.pid!).map(commandLineOf);
+      const server = commandLines.find((line) => /^\S*node /.test(line));
+      expect(server, commandLines.join('\n')).toMatch(/ dist\/main\.js$/);
+      expect(commandLines.join('\n')).not.toMatch(/tsx/);
+      expect((await deliver(url, fixture('outbound-attempt-2-human-completed'))).status).toBe(200);
+      const { body } = await graphql(url, '{ callOrders(first: 1) { nodes { revoxId } } }', undefined, WEBHOOK_SECRET);
+      expect(body).toMatchObject({ data: { callOrders: { nodes: [{ revoxId: expect.any(String) }] } } });
+    } finally {
+      process.kill(-npm.pid!, 'SIGTERM');
+      await exited(npm);
+    }
+  }, 180_000);
 
   it('says in one line that the port is in use, naming PORT, and exits 1 without a stack trace', async () => {
     const { env } = await freshDatabase();
