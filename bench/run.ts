@@ -1,16 +1,21 @@
 /**
  * npm run bench [-- --scale 1 --soak --soak-minutes 10 --only page,search --rounds 3 --seconds 10 --subscribers 1000 --cpu-prof]
+ * (--only takes: page, search, ingest, fanout, fanout-redis, fanout-many, idle)
  *
  * Callboard against baselines measured in the same run, on the same PostgreSQL server and the same data:
  *   1. webhook ingest (50-turn deliveries, 32 connections) vs plain pg inserting the same rows in one transaction
  *   2. a page of 50 orders with last attempt and transcript vs PostGraphile v5 and vs one hand-written SQL statement
  *   3. filtered search (transcriptContains + result), the same three ways
  *   4. subscription fan-out (graphql-ws subscribers in another process, a webhook every 50 ms), one instance and
- *      two instances through Redis; baseline: a GET /health round trip
- *   5. with --soak only: memory over time under mixed load
+ *      two instances through Redis; then 10x the subscribers on one instance, a webhook every 250 ms; baseline: a
+ *      GET /health round trip
+ *   5. idle RSS after start-up, embedded database and PostgreSQL server, vs PGlite alone and bare Node
+ *   6. with --soak only: memory over time under mixed load
+ * Callboard runs as `npm start` runs it (compiled; built here first), each target is in bench/lib/report.ts.
  * PostgreSQL: DATABASE_URL, or Debian's PostgreSQL started on a private port. Writes bench/results/latest.json
  * and prints a Markdown table.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,10 +24,11 @@ import { startRedis, redisServerPath } from '../test/helpers/redis.ts';
 import { loadDataSet, SEARCH_WORD } from './lib/data.ts';
 import type { SideResult, Timing } from './lib/load.ts';
 import { obtainPostgres, createDatabase, dropDatabase, withClient } from './lib/postgres.ts';
-import { BASELINE_SCRIPT, CALLBOARD_SCRIPT, POSTGRAPHILE_SCRIPT, startProcess, type ServerProcess } from './lib/proc.ts';
+import { BASELINE_ARGS, CALLBOARD_ARGS, POSTGRAPHILE_ARGS, startProcess, type ServerProcess } from './lib/proc.ts';
 import { SEARCH_SQL } from './lib/sql.ts';
 import { fanoutScenario, type FanoutResult } from './scenarios/fanout.ts';
 import { ingestScenario, pageScenario, searchScenario, WEBHOOK_SECRET } from './scenarios/http.ts';
+import { idleScenario, type IdleResult } from './scenarios/idle.ts';
 import { soakScenario, type SoakResult } from './scenarios/soak.ts';
 import { renderMarkdown } from './lib/report.ts';
 
@@ -51,8 +57,14 @@ const timing: Timing = {
 };
 const subscribers = Number(values.subscribers ?? (small ? 100 : 1000));
 const fanoutDeliveries = small ? 20 : 100;
+/** The many-subscriber run: 10x the subscribers, a webhook every 250 ms so one subscriber process keeps up. */
+const manySubscribers = subscribers * 10;
+const manyDeliveries = small ? 10 : 40;
+const idleSeconds = small ? 2 : 30;
 const runId = Date.now().toString(36);
 const log = (line: string) => console.log(line);
+
+export type FanoutId = 'fanout-one' | 'fanout-redis' | 'fanout-many';
 
 export interface Report {
   date: string;
@@ -61,7 +73,8 @@ export interface Report {
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; postgres: string; postgresSource: string };
   dataSet: { orders: number; attempts: number; messages: number; loadSeconds: number };
   http: { scenario: string; description: string; connections: number; baseline: string; sides: SideResult[] }[];
-  fanout: (FanoutResult & { label: string })[];
+  fanout: (FanoutResult & { id: FanoutId; label: string })[];
+  idle: IdleResult[];
   soak?: SoakResult;
   failures: { scenario: string; error: string }[];
   notes: string[];
@@ -102,9 +115,11 @@ async function main() {
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
   const profileDir = path.resolve('bench/results/profiles');
   if (values['cpu-prof']) mkdirSync(profileDir, { recursive: true });
-  const callboardEnv = { DATABASE_URL: databaseUrl, WEBHOOK_SECRET, DATA_DIR: dataDir, WS_MAX_CONNECTIONS: String(subscribers + 100) };
-  const start = async (name: string, script: string, env: Record<string, string>, nodeArgs: string[] = []) => {
-    const server = await startProcess(name, script, env, nodeArgs);
+  const callboardEnv = { DATABASE_URL: databaseUrl, WEBHOOK_SECRET, DATA_DIR: dataDir, WS_MAX_CONNECTIONS: String(manySubscribers + 100) };
+  log('Building Callboard (npm run build)');
+  execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+  const start = async (name: string, args: string[], env: Record<string, string>) => {
+    const server = await startProcess(name, args, env);
     processes.push(server);
     return server;
   };
@@ -128,6 +143,7 @@ async function main() {
     dataSet,
     http: [],
     fanout: [],
+    idle: [],
     failures: [],
     notes: [],
   };
@@ -140,17 +156,13 @@ async function main() {
     }
   };
 
-  const callboard = await start(
-    'Callboard',
-    CALLBOARD_SCRIPT,
-    callboardEnv,
-    values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
-  );
-  const baseline = await start('baseline', BASELINE_SCRIPT, { DATABASE_URL: databaseUrl });
+  const profiling = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const callboard = await start('Callboard', [...profiling, ...CALLBOARD_ARGS], callboardEnv);
+  const baseline = await start('baseline', BASELINE_ARGS, { DATABASE_URL: databaseUrl });
   let postgraphile: ServerProcess | undefined;
   if (wanted('page') || wanted('search')) {
     await attempt('PostGraphile start', async () => {
-      postgraphile = await start('PostGraphile', POSTGRAPHILE_SCRIPT, { DATABASE_URL: databaseUrl });
+      postgraphile = await start('PostGraphile', POSTGRAPHILE_ARGS, { DATABASE_URL: databaseUrl });
     });
   }
 
@@ -212,11 +224,29 @@ async function main() {
         runId,
         label: 'one',
       });
-      report.fanout.push({ label: 'one instance', ...result });
+      report.fanout.push({ id: 'fanout-one', label: 'one instance', ...result });
       log(fanoutLine(result));
     });
   }
   await stop(callboard);
+
+  if (wanted('fanout-many')) {
+    await attempt('fan-out, many subscribers', async () => {
+      log(`\n## Fan-out: ${manySubscribers} graphql-ws subscribers on one fresh instance, a webhook every 250 ms`);
+      const server = await start('Callboard (many subscribers)', [...profiling, ...CALLBOARD_ARGS], callboardEnv);
+      const result = await fanoutScenario({
+        servers: [server],
+        subscribers: manySubscribers,
+        deliveries: manyDeliveries,
+        intervalMs: 250,
+        runId,
+        label: 'many',
+      });
+      report.fanout.push({ id: 'fanout-many', label: `one instance, ${manySubscribers.toLocaleString('en')} subscribers`, ...result });
+      log(fanoutLine(result));
+      await stop(server);
+    });
+  }
 
   if (wanted('fanout-redis')) {
     await attempt('fan-out, two instances through Redis', async () => {
@@ -227,8 +257,8 @@ async function main() {
       const stopRedis = () => (redisStopped ??= redis.stop());
       cleanups.push(stopRedis);
       log(`\n## Fan-out: ${subscribers} subscribers over two instances through Redis, webhooks to the first`);
-      const a = await start('Callboard A', CALLBOARD_SCRIPT, { ...callboardEnv, REDIS_URL: redis.url });
-      const b = await start('Callboard B', CALLBOARD_SCRIPT, { ...callboardEnv, REDIS_URL: redis.url });
+      const a = await start('Callboard A', CALLBOARD_ARGS, { ...callboardEnv, REDIS_URL: redis.url });
+      const b = await start('Callboard B', CALLBOARD_ARGS, { ...callboardEnv, REDIS_URL: redis.url });
       const result = await fanoutScenario({
         servers: [a, b],
         subscribers,
@@ -237,7 +267,7 @@ async function main() {
         runId,
         label: 'redis',
       });
-      report.fanout.push({ label: 'two instances, Redis', ...result });
+      report.fanout.push({ id: 'fanout-redis', label: 'two instances, Redis', ...result });
       log(fanoutLine(result));
       await stop(a);
       await stop(b);
@@ -245,11 +275,19 @@ async function main() {
     });
   }
 
+  if (wanted('idle')) {
+    await attempt('idle', async () => {
+      log(`\n## Idle RSS ${idleSeconds} s after start-up: embedded database (reopened) and PostgreSQL server`);
+      report.idle = await idleScenario({ launch: start, stop, databaseUrl, idleSeconds, scratchDir: dataDir });
+      for (const idle of report.idle) log(`  ${idle.label}: ${idle.callboardMiB.toFixed(0)} MiB`);
+    });
+  }
+
   if (values.soak) {
     await attempt('soak', async () => {
       const minutes = Number(values['soak-minutes']);
       log(`\n## Soak: ${minutes} minutes of mixed load, RSS every 5 s`);
-      const server = await start('Callboard (soak)', CALLBOARD_SCRIPT, callboardEnv);
+      const server = await start('Callboard (soak)', CALLBOARD_ARGS, callboardEnv);
       report.soak = await soakScenario(server, minutes, runId);
       await stop(server);
     });

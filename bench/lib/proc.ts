@@ -36,16 +36,11 @@ export function cpuSecondsOf(pid: number): number {
 }
 
 /**
- * Starts `node [nodeArgs] --import tsx <script>` and waits for its `server.listening` JSON line on stdout.
+ * Starts `node <args>` and waits for its `server.listening` JSON line on stdout.
  * RSS is sampled every 100 ms for as long as it runs.
  */
-export async function startProcess(
-  name: string,
-  script: string,
-  env: Record<string, string>,
-  nodeArgs: string[] = [],
-): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script], {
+export async function startProcess(name: string, args: string[], env: Record<string, string>): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -95,6 +90,21 @@ export async function startProcess(
   };
 }
 
-export const CALLBOARD_SCRIPT = 'src/main.ts';
-export const BASELINE_SCRIPT = 'bench/servers/baseline.ts';
-export const POSTGRAPHILE_SCRIPT = 'bench/servers/postgraphile.ts';
+/**
+ * Callboard runs exactly as `npm start` runs it: package.json's start script without its leading `node` (the
+ * compiled server and its V8 options). Run `npm run build` first. The throughput baselines are TypeScript, run
+ * through tsx; the memory baselines are plain JavaScript, so that no loader weighs on their RSS.
+ */
+export const CALLBOARD_ARGS = startScriptArgs();
+const tsx = (script: string) => ['--import', 'tsx', script];
+export const BASELINE_ARGS = tsx('bench/servers/baseline.ts');
+export const POSTGRAPHILE_ARGS = tsx('bench/servers/postgraphile.ts');
+export const BARE_NODE_ARGS = ['bench/servers/bareNode.js'];
+export const PGLITE_ALONE_ARGS = ['bench/servers/pgliteAlone.js'];
+
+function startScriptArgs(): string[] {
+  const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: { start: string } };
+  const [command, ...args] = scripts.start.split(/\s+/);
+  if (command !== 'node') throw new Error(`package.json's start script no longer starts with node: ${scripts.start}`);
+  return args;
+}

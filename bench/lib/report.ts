@@ -1,7 +1,35 @@
-/** The Markdown summary of a run: every figure next to its baseline from the same run, and the target. */
-import type { Report } from '../run.ts';
+/** The Markdown summary of a run: every figure next to its baseline from the same run, and its targets, met or not. */
+import type { FanoutId, Report } from '../run.ts';
 
 const f = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+/** A target, checked: `must` is what issue 9 requires, `aim` what it hopes for. */
+const check = (kind: 'must' | 'aim', what: string, met: boolean, measured?: string) =>
+  `${kind} ${what}: ${met ? 'met' : 'NOT met'}${measured ? ` (${measured})` : ''}`;
+
+/** Throughput targets, as a minimum ratio to a named side of the same scenario. */
+const HTTP_TARGETS: Record<string, { kind: 'must' | 'aim'; versus: string; label: string; ratio: number }[]> = {
+  page: [
+    { kind: 'must', versus: 'PostGraphile', label: 'PostGraphile', ratio: 1 },
+    { kind: 'aim', versus: 'baseline', label: 'SQL', ratio: 0.5 },
+  ],
+  search: [
+    { kind: 'must', versus: 'PostGraphile', label: 'PostGraphile', ratio: 1 },
+    { kind: 'aim', versus: 'baseline', label: 'SQL', ratio: 0.5 },
+  ],
+  ingest: [
+    { kind: 'must', versus: 'baseline', label: 'plain pg', ratio: 0.5 },
+    { kind: 'aim', versus: 'baseline', label: 'plain pg', ratio: 0.7 },
+  ],
+};
+
+const FANOUT_TARGETS: Record<FanoutId, { mustP99Ms: number; aimP99Ms: number; maxRssMiB?: number }> = {
+  'fanout-one': { mustP99Ms: 100, aimP99Ms: 50 },
+  'fanout-redis': { mustP99Ms: 100, aimP99Ms: 50 },
+  'fanout-many': { mustP99Ms: 1_000, aimP99Ms: 250, maxRssMiB: 1_024 },
+};
+
+const IDLE_TARGETS = { 'idle-embedded': { must: 400, aim: 350 }, 'idle-postgres': { must: 150, aim: 120 } };
 
 export function renderMarkdown(report: Report): string {
   const lines: string[] = [];
@@ -12,28 +40,28 @@ export function renderMarkdown(report: Report): string {
       `${report.timing.rounds} rounds of ${report.timing.roundSeconds} s per side after ${report.timing.warmupSeconds} s warm-up, medians over rounds.`,
   );
   lines.push('');
-  lines.push('| scenario | side | req/s | p50 ms | p99 ms | peak RSS MiB | throughput vs baseline | target |');
+  lines.push('| scenario | side | req/s | p50 ms | p99 ms | RSS MiB | vs baseline | target |');
   lines.push('|---|---|---:|---:|---:|---:|---:|---|');
   for (const scenario of report.http) {
-    const base = scenario.sides.find((side) => side.side === scenario.baseline);
-    const callboard = scenario.sides.find((side) => side.side === 'Callboard');
-    const postgraphile = scenario.sides.find((side) => side.side.startsWith('PostGraphile'));
+    const sideFor = (versus: string) =>
+      scenario.sides.find((side) => (versus === 'baseline' ? side.side === scenario.baseline : side.side.startsWith(versus)));
+    const base = sideFor('baseline');
     for (const side of scenario.sides) {
       const ratio = base ? side.requestsPerSecond / base.requestsPerSecond : NaN;
-      let target = '';
-      if (side === callboard && base) {
-        if (scenario.scenario === 'ingest') target = `>= 0.5x baseline: ${ratio >= 0.5 ? 'met' : 'NOT met'}`;
-        else {
-          const vsPg = postgraphile ? side.requestsPerSecond / postgraphile.requestsPerSecond : NaN;
-          target =
-            `>= PostGraphile: ${postgraphile ? `${vsPg >= 1 ? 'met' : 'NOT met'} (${f(vsPg, 2)}x)` : 'n/a'}; ` +
-            `within 2x of SQL: ${ratio >= 0.5 ? 'met' : 'NOT met'}`;
-        }
+      let target = side === base ? 'baseline' : 'comparison';
+      if (side.side === 'Callboard') {
+        target = (HTTP_TARGETS[scenario.scenario] ?? [])
+          .map(({ kind, versus, label, ratio: wanted }) => {
+            const other = sideFor(versus);
+            const measured = other ? side.requestsPerSecond / other.requestsPerSecond : NaN;
+            return check(kind, `>= ${wanted}x ${label}`, measured >= wanted, `${f(measured, 2)}x`);
+          })
+          .join('; ');
       }
       const failed = side.errors > 0 ? ` (${side.errors} failed)` : '';
       lines.push(
         `| ${scenario.scenario} | ${side.side}${failed} | ${f(side.requestsPerSecond)} | ${f(side.p50Ms)} | ${f(side.p99Ms)} | ${f(side.peakRssMiB, 0)} | ` +
-          `${side === base ? '1.00 (baseline)' : `${f(ratio, 2)}x`} | ${target} |`,
+          `${side === base ? '1.00' : `${f(ratio, 2)}x`} | ${target} |`,
       );
     }
   }
@@ -49,14 +77,38 @@ export function renderMarkdown(report: Report): string {
         : []),
       ...(fan.missing ? [`${fan.missing} events not received within 30 s of the last webhook`] : []),
     ];
+    const targets = FANOUT_TARGETS[fan.id];
+    const complete = fan.missing === 0 && failedWebhooks === 0;
+    const peakRss = Math.max(...fan.peakRssMiB);
+    const checks = [
+      check('must', `p99 < ${targets.mustP99Ms} ms, 0 missing`, fan.p99Ms < targets.mustP99Ms && complete),
+      ...(targets.maxRssMiB ? [check('must', `RSS < ${targets.maxRssMiB} MiB`, peakRss < targets.maxRssMiB)] : []),
+      check('aim', `p99 < ${targets.aimP99Ms} ms`, fan.p99Ms < targets.aimP99Ms && complete),
+    ];
     lines.push(
       `| fan-out, ${fan.label} | Callboard: ${fan.subscribers} subscribers, webhook every ${fan.intervalMs} ms${problems.length ? ` (${problems.join('; ')})` : ''} | ` +
         `${fan.events} of ${(fan.deliveries - failedWebhooks) * fan.subscribers} events received | ${f(fan.p50Ms)} | ${f(fan.p99Ms)} | ${fan.peakRssMiB.map((r) => f(r, 0)).join(' + ')} | ` +
-        `p50 ${f(fan.p50Ms / fan.healthP50Ms, 0)}x, p99 ${f(fan.p99Ms / fan.healthP99Ms, 0)}x GET /health | p99 < 100 ms: ${fan.p99Ms < 100 && fan.missing === 0 && failedWebhooks === 0 ? 'met' : 'NOT met'} |`,
+        `p50 ${f(fan.p50Ms / fan.healthP50Ms, 0)}x, p99 ${f(fan.p99Ms / fan.healthP99Ms, 0)}x GET /health | ${checks.join('; ')} |`,
     );
     lines.push(
-      `| fan-out, ${fan.label} | baseline: GET /health round trip | | ${f(fan.healthP50Ms, 2)} | ${f(fan.healthP99Ms, 2)} | | 1.00 (baseline) | |`,
+      `| fan-out, ${fan.label} | baseline: GET /health round trip | | ${f(fan.healthP50Ms, 2)} | ${f(fan.healthP99Ms, 2)} | | 1.00 | baseline |`,
     );
+  }
+  for (const idle of report.idle ?? []) {
+    const targets = IDLE_TARGETS[idle.id];
+    const floor = idle.baselines.find((baseline) => baseline.side === 'bare Node');
+    const checks = [
+      check('must', `< ${targets.must} MiB`, idle.callboardMiB < targets.must),
+      check('aim', `< ${targets.aim} MiB`, idle.callboardMiB < targets.aim),
+    ];
+    lines.push(
+      `| idle RSS, ${idle.label} | Callboard (npm start), ${idle.idleSeconds} s after start-up | | | | ${f(idle.callboardMiB, 0)} | ` +
+        `${floor ? `${f(idle.callboardMiB / floor.rssMiB, 2)}x bare Node` : ''} | ${checks.join('; ')} |`,
+    );
+    for (const baseline of idle.baselines)
+      lines.push(
+        `| idle RSS, ${idle.label} | baseline: ${baseline.side} | | | | ${f(baseline.rssMiB, 0)} | ${floor ? `${f(baseline.rssMiB / floor.rssMiB, 2)}x` : ''} | baseline |`,
+      );
   }
   if (report.soak) {
     const s = report.soak;
@@ -66,6 +118,6 @@ export function renderMarkdown(report: Report): string {
     );
   }
   for (const failure of report.failures)
-    lines.push(`| ${failure.scenario} | FAILED: ${failure.error.split('\n')[0]!.replaceAll('|', '/')} | | | | | | |`);
+    lines.push(`| ${failure.scenario} | FAILED: ${failure.error.split('\n')[0]!.replaceAll('|', '/')} | | | | | | NOT met |`);
   return lines.join('\n');
 }
