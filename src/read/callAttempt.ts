@@ -28,7 +28,7 @@ export const ATTEMPTS_MOST_RECENT_FIRST = [
 ] satisfies Prisma.CallAttemptOrderByWithRelationInput[];
 
 /** The alias the SQL form of the filter reads `call_attempts` under. */
-export const ATTEMPT_ALIAS = 'a';
+const ATTEMPT_ALIAS = 'a';
 
 function conditions(filter: CallAttemptFilter | undefined): Condition<Prisma.CallAttemptWhereInput>[] {
   if (!filter) return [];
@@ -92,7 +92,7 @@ export function findCallAttempts(prisma: PrismaClient, { filter, order, query, s
       shape,
       alias: ATTEMPT_ALIAS,
       where: callAttemptCondition(filter),
-      sort: order,
+      sort: { ...order, nullable: true },
       window: pageWindow(query),
     });
   }

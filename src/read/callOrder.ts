@@ -72,7 +72,7 @@ export function findCallOrders(prisma: PrismaClient, { filter, order, query, sha
       shape,
       alias: ORDER_ALIAS,
       where: sqlWhere(conditions(filter)),
-      sort: { field: 'createdAt', direction: order },
+      sort: { field: 'createdAt', direction: order, nullable: false },
       window: pageWindow(query),
     });
   }

@@ -165,7 +165,7 @@ export interface PageRequest {
   alias: string;
   where: Prisma.Sql;
   /** The order: one field, then the id, both the same way, with PostgreSQL's null placement (nulls are largest). */
-  sort: { field: string; direction: 'asc' | 'desc' };
+  sort: { field: string; direction: 'asc' | 'desc'; nullable: boolean };
   window: PageWindow;
 }
 
@@ -188,7 +188,7 @@ export function pageStatement({ model, shape: asked, alias, where, sort, window 
   const backwards = window.take < 0;
   const walk = (sort.direction === 'asc') !== backwards ? 'ASC' : 'DESC';
   const columns = [...new Set([...neededFields(model, shape), sort.field])].map((field) => `${alias}.${columnOf(field)}`);
-  const fromCursor = window.cursor === undefined ? null : cursorCondition(table, alias, sortColumn, walk, window.cursor);
+  const fromCursor = window.cursor === undefined ? null : cursorCondition(table, alias, sortColumn, sort.nullable, walk, window.cursor);
   const page = Prisma.sql`
     SELECT ${Prisma.raw(columns.join(', '))} FROM ${Prisma.raw(`${table} ${alias}`)}
     WHERE ${where}${fromCursor ? Prisma.sql` AND ${fromCursor}` : Prisma.empty}
@@ -202,17 +202,24 @@ export function pageStatement({ model, shape: asked, alias, where, sort, window 
 
 /**
  * The rows from the cursor row on, walking `walk`: a row whose sort value is past the cursor's, or equal to it with
- * an id not before the cursor's. NULL sorts as the largest value, as in PostgreSQL's default order. A cursor row
- * that does not exist (any more) selects nothing, as with Prisma.
+ * an id not before the cursor's. NULL sorts as the largest value, as in PostgreSQL's default order. The cursor row's
+ * value is read once (an InitPlan); a cursor row that does not exist (any more) selects nothing, as with Prisma.
+ * Over a column without nulls the condition is a row comparison, which the (value, id) indexes serve directly.
  */
-function cursorCondition(table: string, alias: string, sortColumn: string, walk: 'ASC' | 'DESC', cursor: string): Prisma.Sql {
-  const value = `${alias}.${sortColumn}`;
-  const id = `${alias}.id`;
-  const past =
+function cursorCondition(table: string, alias: string, sortColumn: string, nullable: boolean, walk: 'ASC' | 'DESC', cursor: string) {
+  const cursorValue = Prisma.sql`(SELECT c.${Prisma.raw(sortColumn)} FROM ${Prisma.raw(table)} c WHERE c.id = ${cursor}::uuid)`;
+  const cursorExists = Prisma.sql`EXISTS (SELECT 1 FROM ${Prisma.raw(table)} c WHERE c.id = ${cursor}::uuid)`;
+  const value = Prisma.raw(`${alias}.${sortColumn}`);
+  const id = Prisma.raw(`${alias}.id`);
+  const [past, notBefore] = walk === 'ASC' ? [Prisma.raw('>'), Prisma.raw('>=')] : [Prisma.raw('<'), Prisma.raw('<=')];
+  if (!nullable) return Prisma.sql`${cursorExists} AND (${value}, ${id}) ${notBefore} (${cursorValue}, ${cursor}::uuid)`;
+  // A NULL is past every value walking up, and every value is past a NULL walking down.
+  const nullPast =
     walk === 'ASC'
-      ? `(${value} > c.sort_value OR (${value} IS NULL AND c.sort_value IS NOT NULL) OR (${value} IS NOT DISTINCT FROM c.sort_value AND ${id} >= c.id))`
-      : `(${value} < c.sort_value OR (${value} IS NOT NULL AND c.sort_value IS NULL) OR (${value} IS NOT DISTINCT FROM c.sort_value AND ${id} <= c.id))`;
-  return Prisma.sql`EXISTS (SELECT 1 FROM ${Prisma.raw(`(SELECT c.${sortColumn} AS sort_value, c.id FROM ${table} c`)} WHERE c.id = ${cursor}::uuid) c WHERE ${Prisma.raw(past)})`;
+      ? Prisma.sql`${value} IS NULL AND ${cursorValue} IS NOT NULL`
+      : Prisma.sql`${value} IS NOT NULL AND ${cursorValue} IS NULL`;
+  return Prisma.sql`${cursorExists} AND (${value} ${past} ${cursorValue} OR (${nullPast})
+    OR (${value} IS NOT DISTINCT FROM ${cursorValue} AND ${id} ${notBefore} ${cursor}::uuid))`;
 }
 
 /** PostgreSQL's JSON gives timestamps as text; Prisma gives Dates. */
