@@ -1,5 +1,6 @@
 /** A page of orders with their attempts and transcripts costs a fixed number of SQL statements, whatever its size. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CALLBOARD_PAGE, CALLBOARD_SEARCH } from '../../bench/scenarios/http.ts';
 import { seedOrders } from '../helpers/seed.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -49,6 +50,21 @@ describe('SQL statements per page', () => {
     const large = await statementsFor(query, { first: 50 });
     expect(large.data.callAttempts.nodes.length).toBeGreaterThan(5);
     expect(large.sql.length, large.sql.join('\n')).toBe(small.sql.length);
+  });
+
+  // The benchmark's own requests (bench/scenarios/http.ts), word for word.
+  it('the page of orders with their last attempt and its transcript is one statement', async () => {
+    const { sql, data } = await statementsFor(CALLBOARD_PAGE, {});
+    expect(data.callOrders.nodes).toHaveLength(50);
+    expect(data.callOrders.nodes.every((o: any) => o.lastAttempt.transcript.length > 0)).toBe(true);
+    expect(sql, sql.join('\n')).toHaveLength(1);
+  });
+
+  it('the transcript search is one statement', async () => {
+    const { sql, data } = await statementsFor(CALLBOARD_SEARCH, {});
+    expect(data.callAttempts.nodes.length).toBeGreaterThan(0);
+    expect(data.callAttempts.nodes.every((a: any) => a.result === 'HUMAN')).toBe(true);
+    expect(sql, sql.join('\n')).toHaveLength(1);
   });
 
   it('callStats is one statement', async () => {

@@ -1,13 +1,14 @@
-import { Prisma } from '../../db/generated/prisma/client.ts';
 import { ASSUMED_TRANSCRIPT_TURNS, DEFAULT_PAGE_SIZE, listSize, MAX_PAGE_SIZE } from '../../limits/index.ts';
+import {
+  countCallAttempts,
+  findCallAttempt,
+  findCallAttempts,
+  type CallAttemptFilter as ReadCallAttemptFilter,
+  type CallAttemptOrder,
+} from '../../read/callAttempt.ts';
 import { builder } from '../builder.ts';
-import { CallAttemptStatus, CallEndedBy, CallResult, DialError, type RawSelection } from './enums.ts';
-
-/** Most recent first; attempts not started yet (null) come first, as they are the newest. */
-export const ATTEMPTS_MOST_RECENT_FIRST = [
-  { startedAt: { sort: 'desc', nulls: 'first' } },
-  { id: 'desc' },
-] satisfies Prisma.CallAttemptOrderByWithRelationInput[];
+import { connectionShape, reads, readsRelation } from '../readShape.ts';
+import { CallAttemptStatus, CallEndedBy, CallResult, DialError } from './enums.ts';
 
 export const CallAttempt = builder.prismaNode('CallAttempt', {
   id: { field: 'id' },
@@ -15,23 +16,30 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
   fields: (t) => ({
     revoxId: t.exposeString('revoxId', { description: "Revox's id for the attempt." }),
     phoneNumber: t.exposeString('phoneNumber'),
-    status: t.field({ type: CallAttemptStatus.ref, resolve: (attempt) => CallAttemptStatus.fromRaw(attempt.status) }),
+    status: t.field({
+      type: CallAttemptStatus.ref,
+      extensions: reads('status'),
+      resolve: (attempt) => CallAttemptStatus.fromRaw(attempt.status),
+    }),
     statusRaw: t.exposeString('status'),
     result: t.field({
       type: CallResult.ref,
       nullable: true,
+      extensions: reads('result'),
       resolve: (attempt) => (attempt.result === null ? null : CallResult.fromRaw(attempt.result)),
     }),
     resultRaw: t.exposeString('result', { nullable: true }),
     dialError: t.field({
       type: DialError.ref,
       nullable: true,
+      extensions: reads('dialError'),
       resolve: (attempt) => (attempt.dialError === null ? null : DialError.fromRaw(attempt.dialError)),
     }),
     dialErrorRaw: t.exposeString('dialError', { nullable: true }),
     endedBy: t.field({
       type: CallEndedBy.ref,
       nullable: true,
+      extensions: reads('endedBy'),
       resolve: (attempt) => (attempt.endedBy === null ? null : CallEndedBy.fromRaw(attempt.endedBy)),
     }),
     endedByRaw: t.exposeString('endedBy', { nullable: true }),
@@ -44,6 +52,7 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
       nullable: true,
       description: 'Seconds from answer to end; null unless the call was answered and has ended.',
       select: { answeredAt: true, endedAt: true },
+      extensions: reads('answeredAt', 'endedAt'),
       resolve: ({ answeredAt, endedAt }) => (answeredAt && endedAt ? (endedAt.getTime() - answeredAt.getTime()) / 1000 : null),
     }),
     handledByAi: t.exposeBoolean('handledByAi', { nullable: true }),
@@ -59,9 +68,9 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
       description: 'The conversation, turn by turn.',
       query: { orderBy: { position: 'asc' } },
       // Not paged: the cost limit counts a long call's turns for it.
-      extensions: listSize(ASSUMED_TRANSCRIPT_TURNS),
+      extensions: { ...listSize(ASSUMED_TRANSCRIPT_TURNS), ...readsRelation('transcript') },
     }),
-    callOrder: t.relation('callOrder'),
+    callOrder: t.relation('callOrder', { extensions: readsRelation('callOrder') }),
   }),
 });
 
@@ -83,46 +92,17 @@ export function attemptFilterScopes(filter: CallAttemptFilterInput | null | unde
   return filter?.transcriptContains ? { 'transcripts:read': true } : { 'calls:read': true };
 }
 
-/** The filter as Prisma conditions, for connections. `callAttemptSql` below must select the same rows. */
-export function callAttemptWhere(filter: CallAttemptFilterInput | null | undefined): Prisma.CallAttemptWhereInput {
-  if (!filter) return {};
-  const and: Prisma.CallAttemptWhereInput[] = [];
-  const rawIn = (field: 'status' | 'result', { known, other, allKnown }: RawSelection) =>
-    and.push({ OR: [{ [field]: { in: known } }, ...(other ? [{ [field]: { notIn: allKnown } }] : [])] });
-  if (filter.status) rawIn('status', CallAttemptStatus.selection(filter.status));
-  if (filter.result) rawIn('result', CallResult.selection(filter.result));
-  if (filter.phoneNumber) and.push({ phoneNumber: filter.phoneNumber });
-  if (filter.endedAfter) and.push({ endedAt: { gte: filter.endedAfter } });
-  if (filter.endedBefore) and.push({ endedAt: { lt: filter.endedBefore } });
-  if (filter.transcriptContains) {
-    // Prisma passes `contains` to ILIKE unescaped: % and _ in the text must not act as wildcards.
-    and.push({ transcript: { some: { content: { contains: escapeLike(filter.transcriptContains), mode: 'insensitive' } } } });
-  }
-  return { AND: and };
-}
-
-/** The same filter as an SQL condition on `call_attempts a`, for aggregates computed in SQL. */
-export function callAttemptSql(filter: CallAttemptFilterInput | null | undefined): Prisma.Sql {
-  const conditions: Prisma.Sql[] = [Prisma.sql`TRUE`];
-  const rawIn = (column: Prisma.Sql, { known, other, allKnown }: RawSelection) => {
-    const inKnown = known.length ? Prisma.sql`${column} IN (${Prisma.join(known)})` : Prisma.sql`FALSE`;
-    conditions.push(other ? Prisma.sql`(${inKnown} OR ${column} NOT IN (${Prisma.join(allKnown)}))` : inKnown);
+/** The GraphQL filter as the read model's (an empty text or number is no condition, as it always was). */
+export function callAttemptFilter(input: CallAttemptFilterInput | null | undefined): ReadCallAttemptFilter | undefined {
+  if (!input) return undefined;
+  return {
+    ...(input.status ? { status: CallAttemptStatus.selection(input.status) } : {}),
+    ...(input.result ? { result: CallResult.selection(input.result) } : {}),
+    ...(input.phoneNumber ? { phoneNumber: input.phoneNumber } : {}),
+    ...(input.endedAfter ? { endedAfter: input.endedAfter } : {}),
+    ...(input.endedBefore ? { endedBefore: input.endedBefore } : {}),
+    ...(input.transcriptContains ? { transcriptContains: input.transcriptContains } : {}),
   };
-  if (filter?.status) rawIn(Prisma.sql`a.status`, CallAttemptStatus.selection(filter.status));
-  if (filter?.result) rawIn(Prisma.sql`a.result`, CallResult.selection(filter.result));
-  if (filter?.phoneNumber) conditions.push(Prisma.sql`a.phone_number = ${filter.phoneNumber}`);
-  if (filter?.endedAfter) conditions.push(Prisma.sql`a.ended_at >= ${filter.endedAfter}`);
-  if (filter?.endedBefore) conditions.push(Prisma.sql`a.ended_at < ${filter.endedBefore}`);
-  if (filter?.transcriptContains) {
-    const pattern = `%${escapeLike(filter.transcriptContains)}%`;
-    conditions.push(Prisma.sql`EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id AND m.content ILIKE ${pattern})`);
-  }
-  return Prisma.join(conditions, ' AND ');
-}
-
-/** Text for a LIKE pattern that matches itself literally (backslash is PostgreSQL's default escape). */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 const CallAttemptOrderBy = builder.enumType('CallAttemptOrderBy', {
@@ -135,16 +115,12 @@ const CallAttemptOrderBy = builder.enumType('CallAttemptOrderBy', {
   } as const,
 });
 
-/** PostgreSQL's own null placement, so the (time DESC, id DESC) indexes serve every order, both ways. */
-function attemptOrder(orderBy: string | null | undefined): Prisma.CallAttemptOrderByWithRelationInput[] {
-  const [field, sort] = {
-    ENDED_AT_DESC: ['endedAt', 'desc'],
-    ENDED_AT_ASC: ['endedAt', 'asc'],
-    STARTED_AT_DESC: ['startedAt', 'desc'],
-    STARTED_AT_ASC: ['startedAt', 'asc'],
-  }[orderBy ?? 'ENDED_AT_DESC'] as ['endedAt' | 'startedAt', 'asc' | 'desc'];
-  return [{ [field]: sort }, { id: sort }];
-}
+const ATTEMPT_ORDERS: Record<typeof CallAttemptOrderBy.$inferType, CallAttemptOrder> = {
+  ENDED_AT_DESC: { field: 'endedAt', direction: 'desc' },
+  ENDED_AT_ASC: { field: 'endedAt', direction: 'asc' },
+  STARTED_AT_DESC: { field: 'startedAt', direction: 'desc' },
+  STARTED_AT_ASC: { field: 'startedAt', direction: 'asc' },
+};
 
 builder.queryFields((t) => ({
   callAttempt: t.prismaField({
@@ -153,7 +129,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A call attempt by its Revox id.',
     args: { revoxId: t.arg.string({ required: true }) },
-    resolve: (query, _root, { revoxId }, { prisma }) => prisma.callAttempt.findUnique({ ...query, where: { revoxId } }),
+    resolve: (query, _root, { revoxId }, { prisma }) => findCallAttempt(prisma, query, revoxId),
   }),
   callAttempts: t.prismaConnection(
     {
@@ -167,9 +143,14 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: CallAttemptFilter }),
         orderBy: t.arg({ type: CallAttemptOrderBy, defaultValue: 'ENDED_AT_DESC' }),
       },
-      totalCount: (_connection, { filter }, { prisma }) => prisma.callAttempt.count({ where: callAttemptWhere(filter) }),
-      resolve: (query, _root, args, { prisma }) =>
-        prisma.callAttempt.findMany({ ...query, where: callAttemptWhere(args.filter), orderBy: attemptOrder(args.orderBy) }),
+      totalCount: (_connection, { filter }, { prisma }) => countCallAttempts(prisma, callAttemptFilter(filter)),
+      resolve: (query, _root, args, { prisma }, info) =>
+        findCallAttempts(prisma, {
+          filter: callAttemptFilter(args.filter),
+          order: ATTEMPT_ORDERS[args.orderBy ?? 'ENDED_AT_DESC'],
+          query,
+          shape: connectionShape(info, 'CallAttempt'),
+        }),
     },
     { name: 'CallAttemptConnection' },
     { name: 'CallAttemptEdge' },

@@ -1,7 +1,9 @@
-import type { Prisma } from '../../db/generated/prisma/client.ts';
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../limits/index.ts';
+import { ATTEMPTS_MOST_RECENT_FIRST } from '../../read/callAttempt.ts';
+import { countCallOrders, findCallOrder, findCallOrders, type CallOrderFilter as ReadCallOrderFilter } from '../../read/callOrder.ts';
 import { builder } from '../builder.ts';
-import { CallAttempt, ATTEMPTS_MOST_RECENT_FIRST } from './callAttempt.ts';
+import { connectionShape, reads, readsRelation } from '../readShape.ts';
+import { CallAttempt } from './callAttempt.ts';
 import { CallDirection, CallOrderOutcome, CallOrderStatus } from './enums.ts';
 import { LlmModel } from './llmModel.ts';
 import { CallRetryConfig } from './retryConfig.ts';
@@ -14,7 +16,11 @@ export const CallOrder = builder.prismaNode('CallOrder', {
     revoxId: t.exposeString('revoxId', { description: "Revox's id for the order." }),
     fromPhoneNumber: t.exposeString('fromPhoneNumber'),
     toPhoneNumber: t.exposeString('toPhoneNumber'),
-    direction: t.field({ type: CallDirection.ref, resolve: (order) => CallDirection.fromRaw(order.direction) }),
+    direction: t.field({
+      type: CallDirection.ref,
+      extensions: reads('direction'),
+      resolve: (order) => CallDirection.fromRaw(order.direction),
+    }),
     directionRaw: t.exposeString('direction', { description: 'The direction exactly as Revox sent it.' }),
     isCompleted: t.exposeBoolean('isCompleted', { description: 'The order is finished: no more attempts will be made.' }),
     isCancelled: t.exposeBoolean('isCancelled', { nullable: true }),
@@ -25,22 +31,30 @@ export const CallOrder = builder.prismaNode('CallOrder', {
     status: t.field({
       type: CallOrderStatus.ref,
       nullable: true,
+      extensions: reads('status'),
       resolve: (order) => (order.status === null ? null : CallOrderStatus.fromRaw(order.status)),
     }),
     statusRaw: t.exposeString('status', { nullable: true }),
     outcome: t.field({
       type: CallOrderOutcome.ref,
       nullable: true,
+      extensions: reads('outcome'),
       resolve: (order) => (order.outcome === null ? null : CallOrderOutcome.fromRaw(order.outcome)),
     }),
     outcomeRaw: t.exposeString('outcome', { nullable: true }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true, description: 'Key-value pairs set by whoever created the order.' }),
-    retryConfig: t.field({ type: CallRetryConfig, nullable: true, resolve: (order) => jsonObject(order.retryConfig) }),
-    llmModel: t.field({ type: LlmModel, nullable: true, resolve: (order) => jsonObject(order.llmModel) }),
+    retryConfig: t.field({
+      type: CallRetryConfig,
+      nullable: true,
+      extensions: reads('retryConfig'),
+      resolve: (order) => jsonObject(order.retryConfig),
+    }),
+    llmModel: t.field({ type: LlmModel, nullable: true, extensions: reads('llmModel'), resolve: (order) => jsonObject(order.llmModel) }),
     lastAttempt: t.field({
       type: CallAttempt,
       nullable: true,
       description: 'The most recent attempt.',
+      extensions: readsRelation('lastAttempt'),
       select: (_args, _context, nestedSelection) => ({
         attempts: nestedSelection({ orderBy: ATTEMPTS_MOST_RECENT_FIRST, take: 1 }),
       }),
@@ -72,18 +86,16 @@ const CallOrderOrderBy = builder.enumType('CallOrderOrderBy', {
   values: { CREATED_AT_DESC: { value: 'desc' }, CREATED_AT_ASC: { value: 'asc' } } as const,
 });
 
-function callOrderWhere(filter: typeof CallOrderFilter.$inferInput | null | undefined): Prisma.CallOrderWhereInput {
-  if (!filter) return {};
-  const and: Prisma.CallOrderWhereInput[] = [];
-  if (filter.direction) {
-    const { known, other, allKnown } = CallDirection.selection(filter.direction);
-    and.push({ OR: [{ direction: { in: known } }, ...(other ? [{ direction: { notIn: allKnown } }] : [])] });
-  }
-  if (filter.isCompleted !== null && filter.isCompleted !== undefined) and.push({ isCompleted: filter.isCompleted });
-  if (filter.phoneNumber) and.push({ OR: [{ fromPhoneNumber: filter.phoneNumber }, { toPhoneNumber: filter.phoneNumber }] });
-  if (filter.createdAfter) and.push({ createdAt: { gte: filter.createdAfter } });
-  if (filter.createdBefore) and.push({ createdAt: { lt: filter.createdBefore } });
-  return { AND: and };
+/** The GraphQL filter as the read model's (an empty number is no condition, as it always was). */
+function callOrderFilter(input: typeof CallOrderFilter.$inferInput | null | undefined): ReadCallOrderFilter | undefined {
+  if (!input) return undefined;
+  return {
+    ...(input.direction ? { direction: CallDirection.selection(input.direction) } : {}),
+    ...(input.isCompleted !== null && input.isCompleted !== undefined ? { isCompleted: input.isCompleted } : {}),
+    ...(input.phoneNumber ? { phoneNumber: input.phoneNumber } : {}),
+    ...(input.createdAfter ? { createdAfter: input.createdAfter } : {}),
+    ...(input.createdBefore ? { createdBefore: input.createdBefore } : {}),
+  };
 }
 
 builder.queryFields((t) => ({
@@ -93,7 +105,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'A call order by its Revox id.',
     args: { revoxId: t.arg.string({ required: true }) },
-    resolve: (query, _root, { revoxId }, { prisma }) => prisma.callOrder.findUnique({ ...query, where: { revoxId } }),
+    resolve: (query, _root, { revoxId }, { prisma }) => findCallOrder(prisma, query, revoxId),
   }),
   callOrders: t.prismaConnection(
     {
@@ -107,16 +119,14 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: CallOrderFilter }),
         orderBy: t.arg({ type: CallOrderOrderBy, defaultValue: 'desc' }),
       },
-      totalCount: (_connection, { filter }, { prisma }) => prisma.callOrder.count({ where: callOrderWhere(filter) }),
-      resolve: (query, _root, args, { prisma }) => {
-        const direction = args.orderBy ?? 'desc';
-        return prisma.callOrder.findMany({
-          ...query,
-          where: callOrderWhere(args.filter),
-          // The id breaks ties between equal creation times, so every row has one place in the order.
-          orderBy: [{ createdAt: direction }, { id: direction }],
-        });
-      },
+      totalCount: (_connection, { filter }, { prisma }) => countCallOrders(prisma, callOrderFilter(filter)),
+      resolve: (query, _root, args, { prisma }, info) =>
+        findCallOrders(prisma, {
+          filter: callOrderFilter(args.filter),
+          order: args.orderBy ?? 'desc',
+          query,
+          shape: connectionShape(info, 'CallOrder'),
+        }),
     },
     { name: 'CallOrderConnection' },
     { name: 'CallOrderEdge' },

@@ -12,7 +12,8 @@ import {
   type StatsSeriesEntry,
 } from '../../read/stats.ts';
 import { builder } from '../builder.ts';
-import { attemptFilterScopes, CallAttemptFilter, callAttemptSql, type CallAttemptFilterInput } from './callAttempt.ts';
+import { callAttemptCondition, type CallAttemptFilter as ReadCallAttemptFilter } from '../../read/callAttempt.ts';
+import { attemptFilterScopes, CallAttemptFilter, callAttemptFilter } from './callAttempt.ts';
 import { CallAttemptStatus, CallResult } from './enums.ts';
 
 const DEFAULT_TIME_ZONE = 'UTC';
@@ -22,11 +23,11 @@ class StatsRequest {
   private totals: Promise<StatsCounters> | undefined;
   constructor(
     readonly prisma: PrismaClient,
-    readonly filter: CallAttemptFilterInput | null | undefined,
+    readonly filter: ReadCallAttemptFilter | undefined,
   ) {}
 
   counters(): Promise<StatsCounters> {
-    return (this.totals ??= callStats(this.prisma, callAttemptSql(this.filter)));
+    return (this.totals ??= callStats(this.prisma, callAttemptCondition(this.filter)));
   }
 }
 
@@ -122,7 +123,7 @@ const CallStats = builder.objectRef<StatsRequest>('CallStats').implement({
       extensions: listSize(MAX_SERIES_BUCKETS),
       resolve: async ({ prisma, filter }, { bucket, timeZone }) => {
         try {
-          return await callStatsSeries(prisma, callAttemptSql(filter), {
+          return await callStatsSeries(prisma, callAttemptCondition(filter), {
             bucket,
             timeZone: timeZone ?? DEFAULT_TIME_ZONE,
             endedAfter: filter?.endedAfter,
@@ -142,6 +143,6 @@ builder.queryField('callStats', (t) =>
     type: CallStats,
     args: { filter: t.arg({ type: CallAttemptFilter }) },
     authScopes: (_root, { filter }) => attemptFilterScopes(filter),
-    resolve: (_root, { filter }, { prisma }) => new StatsRequest(prisma, filter),
+    resolve: (_root, { filter }, { prisma }) => new StatsRequest(prisma, callAttemptFilter(filter)),
   }),
 );

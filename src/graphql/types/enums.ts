@@ -2,14 +2,8 @@
  * Revox's enum-like values, stored as sent. Each GraphQL enum lists the values this code knows plus OTHER, so a
  * value from a newer Revox never fails a query; the `...Raw` field next to each enum field shows the value itself.
  */
+import type { RawValueSelection } from '../../read/filter.ts';
 import { builder } from '../builder.ts';
-
-export interface RawSelection {
-  known: string[];
-  /** Also match every value that is not in `allKnown`. */
-  other: boolean;
-  allKnown: string[];
-}
 
 /** A GraphQL enum over raw Revox values: `members` maps each GraphQL name to the value Revox sends. */
 export function revoxEnum<const Members extends Record<string, string>>(name: string, description: string, members: Members) {
@@ -28,7 +22,7 @@ export function revoxEnum<const Members extends Record<string, string>>(name: st
     /** The GraphQL value for a stored raw value. */
     fromRaw: (raw: string): Value & string => (byRaw.get(raw) ?? 'OTHER') as Value & string,
     /** What a filter on these GraphQL values matches: known raw values, and with OTHER any value not listed. */
-    selection: (values: readonly string[]): RawSelection => ({
+    selection: (values: readonly string[]): RawValueSelection => ({
       known: values.filter((v) => v !== 'OTHER').map((v) => members[v as keyof Members] as string),
       other: values.includes('OTHER'),
       allKnown: knownRaw,

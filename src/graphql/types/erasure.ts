@@ -1,6 +1,7 @@
 /** Erasure of a person's calls, and its audit trail, for the `admin` scope. */
 import { GraphQLError } from 'graphql';
 import { eraseCalls, ErasureError, type ErasureResult } from '../../governance/erasure.ts';
+import { LISTED_ERASURES, recentErasures } from '../../read/erasure.ts';
 import { builder } from '../builder.ts';
 
 const EraseCallsResult = builder.objectRef<ErasureResult>('EraseCallsResult').implement({
@@ -32,8 +33,8 @@ builder.queryField('erasures', (t) =>
   t.prismaField({
     type: ['Erasure'],
     authScopes: { admin: true },
-    description: 'The 100 most recent erasures, newest first.',
-    resolve: (query, _root, _args, { prisma }) => prisma.erasure.findMany({ ...query, orderBy: { erasedAt: 'desc' }, take: 100 }),
+    description: `The ${LISTED_ERASURES} most recent erasures, newest first.`,
+    resolve: (query, _root, _args, { prisma }) => recentErasures(prisma, query),
   }),
 );
 

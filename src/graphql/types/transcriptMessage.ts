@@ -1,4 +1,5 @@
 import { builder } from '../builder.ts';
+import { reads } from '../readShape.ts';
 import { TranscriptRole } from './enums.ts';
 
 export const TranscriptMessage = builder.prismaNode('TranscriptMessage', {
@@ -10,7 +11,7 @@ export const TranscriptMessage = builder.prismaNode('TranscriptMessage', {
   runScopesOnType: true,
   fields: (t) => ({
     position: t.exposeInt('position', { description: 'Order in the conversation, from 0.' }),
-    role: t.field({ type: TranscriptRole.ref, resolve: (message) => TranscriptRole.fromRaw(message.role) }),
+    role: t.field({ type: TranscriptRole.ref, extensions: reads('role'), resolve: (message) => TranscriptRole.fromRaw(message.role) }),
     roleRaw: t.exposeString('role'),
     content: t.exposeString('content'),
     toolName: t.exposeString('toolName', { nullable: true }),

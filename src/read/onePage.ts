@@ -1,0 +1,238 @@
+/**
+ * A page of rows in one SQL statement, shaped as Prisma would return them. PostgreSQL builds the JSON: each row
+ * selects only the columns asked for, and its relations come from correlated subqueries (the latest attempt is
+ * limited to one row before its transcript is aggregated). Prisma's own paging rules are kept to the letter
+ * (`take` negative to page backwards, `skip`, a cursor row that must exist), so a page read here is the page
+ * `findMany` would read.
+ *
+ * Every table, column and alias in the statement comes from the constants below; request values travel as
+ * parameters only.
+ */
+import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
+
+export type ModelName = 'CallOrder' | 'CallAttempt' | 'TranscriptMessage';
+export type RelationName = 'lastAttempt' | 'transcript' | 'callOrder';
+
+/** What to read of each row: model fields (Prisma's names), and relations with what to read of theirs. */
+export interface RowShape {
+  fields: string[];
+  relations: Partial<Record<RelationName, RowShape>>;
+}
+
+interface Model {
+  table: string;
+  fields: ReadonlySet<string>;
+  /** Fields PostgreSQL's JSON gives as text that Prisma gives as a Date. */
+  dates: ReadonlySet<string>;
+  relations: Partial<Record<RelationName, Relation>>;
+}
+
+interface Relation {
+  model: ModelName;
+  /** Where Prisma puts the related rows in the parent row. */
+  key: string;
+  /** The parent field the join reads. */
+  parentField: string;
+  childField: string;
+  kind: 'list' | 'one';
+  /** The order of a list: fields, each with its SQL direction. */
+  order?: [field: string, direction: string][];
+  limit?: number;
+}
+
+const MODELS: Record<ModelName, Model> = {
+  CallOrder: {
+    table: 'call_orders',
+    fields: new Set(Object.values(Prisma.CallOrderScalarFieldEnum)),
+    dates: new Set(['nextCallAt', 'scheduledAt', 'createdAt', 'firstStoredAt', 'updatedAt']),
+    relations: {
+      // The order of ATTEMPTS_MOST_RECENT_FIRST (src/read/callAttempt.ts).
+      lastAttempt: {
+        model: 'CallAttempt',
+        key: 'attempts',
+        parentField: 'id',
+        childField: 'callOrderId',
+        kind: 'list',
+        order: [
+          ['startedAt', 'DESC NULLS FIRST'],
+          ['id', 'DESC'],
+        ],
+        limit: 1,
+      },
+    },
+  },
+  CallAttempt: {
+    table: 'call_attempts',
+    fields: new Set(Object.values(Prisma.CallAttemptScalarFieldEnum)),
+    dates: new Set(['startedAt', 'answeredAt', 'endedAt', 'firstStoredAt', 'updatedAt']),
+    relations: {
+      transcript: {
+        model: 'TranscriptMessage',
+        key: 'transcript',
+        parentField: 'id',
+        childField: 'callAttemptId',
+        kind: 'list',
+        order: [['position', 'ASC']],
+      },
+      callOrder: { model: 'CallOrder', key: 'callOrder', parentField: 'callOrderId', childField: 'id', kind: 'one' },
+    },
+  },
+  TranscriptMessage: {
+    table: 'transcript_messages',
+    fields: new Set(Object.values(Prisma.TranscriptMessageScalarFieldEnum)),
+    dates: new Set(),
+    relations: {},
+  },
+};
+
+/** The column of a field: every @map in the schema is the field's name in snake case. */
+function columnOf(field: string): string {
+  return field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+}
+
+/** Whether `shape` names only fields and relations `model` has (anything else is read the Prisma way). */
+export function isReadable(model: ModelName, shape: RowShape): boolean {
+  const { fields, relations } = MODELS[model];
+  return (
+    shape.fields.every((field) => fields.has(field)) &&
+    Object.entries(shape.relations).every(([name, nested]) => {
+      const relation = relations[name as RelationName];
+      return relation !== undefined && isReadable(relation.model, nested);
+    })
+  );
+}
+
+/** The fields a row must carry: those asked for, and what its relations join on. */
+function neededFields(model: ModelName, shape: RowShape): string[] {
+  const needed = new Set(shape.fields);
+  for (const name of Object.keys(shape.relations)) needed.add(MODELS[model].relations[name as RelationName]!.parentField);
+  return [...needed];
+}
+
+function rowJson(model: ModelName, shape: RowShape, alias: string, depth: number): string {
+  const pairs = neededFields(model, shape).map((field) => `'${field}', ${alias}.${columnOf(field)}`);
+  for (const [name, nested] of Object.entries(shape.relations)) {
+    const relation = MODELS[model].relations[name as RelationName]!;
+    pairs.push(`'${relation.key}', ${relationJson(relation, nested, alias, depth + 1)}`);
+  }
+  return `json_build_object(${pairs.join(', ')})`;
+}
+
+function relationJson(relation: Relation, shape: RowShape, parentAlias: string, depth: number): string {
+  const alias = `r${depth}`;
+  const { table } = MODELS[relation.model];
+  const join = `${alias}.${columnOf(relation.childField)} = ${parentAlias}.${columnOf(relation.parentField)}`;
+  const row = rowJson(relation.model, shape, alias, depth);
+  if (relation.kind === 'one') return `(SELECT ${row} FROM ${table} ${alias} WHERE ${join})`;
+  const orderFields = relation.order ?? [['id', 'ASC']];
+  const order = orderFields.map(([field, direction]) => `${alias}.${columnOf(field)} ${direction}`).join(', ');
+  if (relation.limit === undefined) {
+    return `coalesce((SELECT json_agg(${row} ORDER BY ${order}) FROM ${table} ${alias} WHERE ${join}), '[]'::json)`;
+  }
+  // Limited first, in a subquery of its own, so that only the rows kept are turned into JSON with their relations.
+  const fields = new Set([...neededFields(relation.model, shape), ...orderFields.map(([field]) => field)]);
+  const columns = [...fields].map((field) => `${alias}.${columnOf(field)}`);
+  return (
+    `coalesce((SELECT json_agg(${row} ORDER BY ${order}) FROM ` +
+    `(SELECT ${columns.join(', ')} FROM ${table} ${alias} WHERE ${join} ORDER BY ${order} LIMIT ${relation.limit}) ${alias}), '[]'::json)`
+  );
+}
+
+/** A page in Prisma's terms: `take` rows (negative: backwards, ending before the cursor), after skipping `skip`. */
+export interface PageWindow {
+  take: number;
+  skip: number;
+  /** The id of the row the page starts from (included, unless skipped). */
+  cursor?: string;
+}
+
+/** The page as Pothos hands it to Prisma, beside the selection. */
+export interface PrismaPageQuery {
+  take: number;
+  skip: number;
+  /** Pothos's cursors are ids. */
+  cursor?: { id?: string };
+}
+
+export function pageWindow({ take, skip, cursor }: PrismaPageQuery): PageWindow {
+  return { take, skip, ...(cursor?.id === undefined ? {} : { cursor: cursor.id }) };
+}
+
+export interface PageRequest {
+  model: 'CallOrder' | 'CallAttempt';
+  shape: RowShape;
+  /** The filter, as a condition on the model's table under the alias `alias`. */
+  alias: string;
+  where: Prisma.Sql;
+  /** The order: one field, then the id, both the same way, with PostgreSQL's null placement (nulls are largest). */
+  sort: { field: string; direction: 'asc' | 'desc'; nullable: boolean };
+  window: PageWindow;
+}
+
+/**
+ * The rows of the page, in the requested order, shaped as `findMany` with the same selection returns them: `Row`
+ * is the model's type, of which a row holds the fields and relations of its shape, as with a Prisma `select`.
+ */
+export async function readPage<Row>(prisma: PrismaClient, request: PageRequest): Promise<Row[]> {
+  const [row] = await prisma.$queryRaw<{ rows: Record<string, unknown>[] }[]>(pageStatement(request));
+  const rows = row?.rows ?? [];
+  for (const record of rows) reviveDates(request.model, request.shape, record);
+  return rows as Row[];
+}
+
+export function pageStatement({ model, shape: asked, alias, where, sort, window }: PageRequest): Prisma.Sql {
+  const { table } = MODELS[model];
+  // Cursors are made of the id.
+  const shape = { ...asked, fields: [...new Set([...asked.fields, 'id'])] };
+  const sortColumn = columnOf(sort.field);
+  const backwards = window.take < 0;
+  const walk = (sort.direction === 'asc') !== backwards ? 'ASC' : 'DESC';
+  const columns = [...new Set([...neededFields(model, shape), sort.field])].map((field) => `${alias}.${columnOf(field)}`);
+  const fromCursor = window.cursor === undefined ? null : cursorCondition(table, alias, sortColumn, sort.nullable, walk, window.cursor);
+  const page = Prisma.sql`
+    SELECT ${Prisma.raw(columns.join(', '))} FROM ${Prisma.raw(`${table} ${alias}`)}
+    WHERE ${where}${fromCursor ? Prisma.sql` AND ${fromCursor}` : Prisma.empty}
+    ORDER BY ${Prisma.raw(`${alias}.${sortColumn} ${walk}, ${alias}.id ${walk}`)}
+    LIMIT ${Math.abs(window.take)} OFFSET ${window.skip}`;
+  const direction = sort.direction.toUpperCase();
+  return Prisma.sql`
+    SELECT coalesce(json_agg(${Prisma.raw(rowJson(model, shape, 'p', 0))} ORDER BY ${Prisma.raw(`p.${sortColumn} ${direction}, p.id ${direction}`)}), '[]'::json) AS rows
+    FROM (${page}) p`;
+}
+
+/**
+ * The rows from the cursor row on, walking `walk`: a row whose sort value is past the cursor's, or equal to it with
+ * an id not before the cursor's. NULL sorts as the largest value, as in PostgreSQL's default order. The cursor row's
+ * value is read once (an InitPlan); a cursor row that does not exist (any more) selects nothing, as with Prisma.
+ * Over a column without nulls the condition is a row comparison, which the (value, id) indexes serve directly.
+ */
+function cursorCondition(table: string, alias: string, sortColumn: string, nullable: boolean, walk: 'ASC' | 'DESC', cursor: string) {
+  const cursorValue = Prisma.sql`(SELECT c.${Prisma.raw(sortColumn)} FROM ${Prisma.raw(table)} c WHERE c.id = ${cursor}::uuid)`;
+  const cursorExists = Prisma.sql`EXISTS (SELECT 1 FROM ${Prisma.raw(table)} c WHERE c.id = ${cursor}::uuid)`;
+  const value = Prisma.raw(`${alias}.${sortColumn}`);
+  const id = Prisma.raw(`${alias}.id`);
+  const [past, notBefore] = walk === 'ASC' ? [Prisma.raw('>'), Prisma.raw('>=')] : [Prisma.raw('<'), Prisma.raw('<=')];
+  if (!nullable) return Prisma.sql`${cursorExists} AND (${value}, ${id}) ${notBefore} (${cursorValue}, ${cursor}::uuid)`;
+  // A NULL is past every value walking up, and every value is past a NULL walking down.
+  const nullPast =
+    walk === 'ASC'
+      ? Prisma.sql`${value} IS NULL AND ${cursorValue} IS NOT NULL`
+      : Prisma.sql`${value} IS NOT NULL AND ${cursorValue} IS NULL`;
+  return Prisma.sql`${cursorExists} AND (${value} ${past} ${cursorValue} OR (${nullPast})
+    OR (${value} IS NOT DISTINCT FROM ${cursorValue} AND ${id} ${notBefore} ${cursor}::uuid))`;
+}
+
+/** PostgreSQL's JSON gives timestamps as text; Prisma gives Dates. */
+function reviveDates(model: ModelName, shape: RowShape, record: Record<string, unknown>) {
+  const { dates, relations } = MODELS[model];
+  for (const field of shape.fields) {
+    const value = record[field];
+    if (dates.has(field) && typeof value === 'string') record[field] = new Date(value);
+  }
+  for (const [name, nested] of Object.entries(shape.relations)) {
+    const relation = relations[name as RelationName]!;
+    const related = record[relation.key];
+    const list = Array.isArray(related) ? related : related ? [related] : [];
+    for (const child of list) reviveDates(relation.model, nested, child as Record<string, unknown>);
+  }
+}
