@@ -6,6 +6,11 @@
  * is matched against the operation's filter once per hub), and each result is serialised once: every member gets the
  * same JSON, which its transport wraps in its own frame. Backpressure stays per member: each has its own bounded
  * queue (EventBus.openSubscriber) and is cut off alone when it falls behind.
+ *
+ * The hub's execution gets one context, made when the hub starts and shared by its events: nothing in it belongs to
+ * one member (no request, no socket, no key; the scopes are part of the key). Only graphql-ws subscribers use hubs.
+ * Server-Sent Events streams stay one execution each: Yoga writes their responses and serialises their results, they
+ * are capped at SSE_MAX_CONNECTIONS, and streams selecting the same fields still share their loads (callCompleted.ts).
  */
 import { describeError, type Logger } from '../log.ts';
 import type { CallEventSource, EventBus } from './eventBus.ts';

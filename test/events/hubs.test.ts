@@ -225,11 +225,12 @@ describe('a member that stops reading', () => {
   }
 
   it('is cut off alone (4008) while its hub keeps serving the others; a hub whose only member is cut off is torn down', async () => {
-    // A member's lag counts from when its hub produced the result: the reader that keeps up receives 18 MB in this
-    // busy process, and must not be taken for one that stopped.
-    const maxEventLagMs = 3_000;
+    // Cut off by backlog, not by age: the reader that keeps up receives 27 MB in this process, on a shared machine,
+    // and must not be taken for one that stopped. The hubs' own streams have the same bound, so no delivery may
+    // finish more attempts than that at once.
+    const maxQueuedEvents = 150;
     const limited = await startTestServer({ maxBodyBytes: 64 * 1024 * 1024 }, undefined, {
-      subscriberLimits: { maxQueuedEvents: 2_000, maxEventLagMs },
+      subscriberLimits: { maxQueuedEvents, maxEventLagMs: 10 * 60_000 },
     });
     cleanups.push(() => limited.dispose());
     const [fast] = await subscribers(1, '', HEAVY, undefined, limited);
@@ -237,31 +238,29 @@ describe('a member that stops reading', () => {
     const pausedAlone = await pausedSubscriber(limited, `subscription Alone ${HEAVY.slice('subscription '.length)}`);
     expect(limited.subscriptionHubs.stats().hubs).toBe(2);
 
-    // One delivery finishing 200 attempts with long transcripts: about 18 MB of events per paused socket, more than
-    // its socket buffers hold.
-    const burst = orderDelivery(
-      'paused_burst',
-      Array.from({ length: 200 }, (_, index) => ({ id: `paused_a${index}`, turns: 300 })),
-      199,
-    );
-    for (const made of burst.call.call_attempts) for (const turn of made.transcript) turn.content = `${turn.content} ${'x'.repeat(300)}`;
-    expect((await limited.deliver(burst)).status).toBe(200);
-    await waitFor(() => fast!.subscription.results.length === 200);
-    await new Promise((resolve) => setTimeout(resolve, maxEventLagMs + 200));
-    // The next event finds the paused members' backlogs too old (or their sockets too full) and cuts them off.
-    await limited.deliver(orderDelivery('paused_last', [{ id: 'paused_last_a0' }], 0));
-    await waitFor(() => fast!.subscription.results.length === 201);
+    // Three deliveries finishing 100 attempts each, with long transcripts: about 27 MB of events per paused socket,
+    // far more than its socket buffers hold.
+    for (const batch of [0, 1, 2]) {
+      const burst = orderDelivery(
+        `paused_${batch}`,
+        Array.from({ length: 100 }, (_, index) => ({ id: `paused_${batch}_a${index}`, turns: 300 })),
+        99,
+      );
+      for (const made of burst.call.call_attempts) for (const turn of made.transcript) turn.content = `${turn.content} ${'x'.repeat(300)}`;
+      expect((await limited.deliver(burst)).status).toBe(200);
+      await waitFor(() => fast!.subscription.results.length === (batch + 1) * 100);
+    }
     paused.resume();
     pausedAlone.resume();
     expect(await paused.closed).toBe(4008);
     expect(await pausedAlone.closed).toBe(4008);
     await waitFor(() => limited.events.subscriberCount() === 1);
     expect(limited.subscriptionHubs.stats().hubs).toBe(1);
-    expect(new Set(fast!.subscription.results.map((result) => result.data.callCompleted.attempt.revoxId)).size).toBe(201);
+    expect(new Set(fast!.subscription.results.map((result) => result.data.callCompleted.attempt.revoxId)).size).toBe(300);
     const cutOff = limited.logs.filter((line) => line.includes('"event":"events.slow_subscriber"')).map((line) => JSON.parse(line));
     expect(cutOff).toEqual([
-      expect.objectContaining({ level: 'warn', transport: 'websocket' }),
-      expect.objectContaining({ level: 'warn', transport: 'websocket' }),
+      expect.objectContaining({ level: 'warn', transport: 'websocket', backlog: maxQueuedEvents }),
+      expect.objectContaining({ level: 'warn', transport: 'websocket', backlog: maxQueuedEvents }),
     ]);
   });
 });
