@@ -13,6 +13,7 @@ import { createRetention, type PurgeCounts } from './governance/retention.ts';
 import { scrubStoredSecrets } from './governance/scrubSecrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { createEventBus, type EventBus, type SubscriberLimits } from './events/eventBus.ts';
+import { createSubscriptionHubs, type SubscriptionHubs } from './events/subscriptionHub.ts';
 import { attachWebSocket } from './graphql/websocket.ts';
 import { createGraphQL, GRAPHQL_PATH } from './graphql/yoga.ts';
 import { healthRoute, readinessRoute } from './http/health.ts';
@@ -32,6 +33,8 @@ export interface RunningServer {
   port: number;
   database: Database;
   events: EventBus;
+  /** Where WebSocket subscribers of the same operation share one execution per event. */
+  subscriptionHubs: Pick<SubscriptionHubs, 'stats'>;
   webhookSecret: WebhookSecret;
   /** Purges what is past its retention now (it also runs on a schedule); null when nothing is purged by age. */
   purgeExpired(): Promise<PurgeCounts | null>;
@@ -126,11 +129,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const server = createServer(router);
     await listen(server, config.port, config.host);
     // After listen: a port in use is reported once, by listen, not by the WebSocket server as well.
+    const subscriptionHubs = createSubscriptionHubs(events, logger);
     const webSocket = attachWebSocket(server, GRAPHQL_PATH, yoga, {
       authenticate,
       origins,
       keyWatch,
       maxConnections: config.maxWebSocketConnections,
+      subscriptionHubs,
+      onEventSent: () => metrics.eventSent('websocket'),
       logger,
     });
     metrics.observe({
@@ -157,6 +163,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       port,
       database,
       events,
+      subscriptionHubs,
       webhookSecret,
       inFlightDeliveries: webhook.inFlight,
       purgeExpired: retention.runNow,

@@ -3,8 +3,9 @@
  * fan out through Redis so a subscriber on any instance sees a webhook stored by any other.
  *
  * Events carry ids and the few facts subscription filters need, never records: subscribers load what they select.
- * Each instance keeps one set of local subscribers: an event is matched against each subscriber's filter once, when
- * it arrives, and queued only for the subscribers it concerns, in a bounded queue (./subscriberQueue.ts).
+ * Each instance keeps one set of local listeners: an event is matched against each listener's filter once, when it
+ * arrives, and queued only for the listeners it concerns, in a bounded queue (./subscriberQueue.ts). A listener is
+ * one subscriber (SSE) or a subscription hub (./subscriptionHub.ts), whose members each have a queue of their own.
  */
 import { Redis } from 'ioredis';
 import { describeError, type Logger } from '../log.ts';
@@ -28,6 +29,17 @@ export interface SubscribeOptions {
   onOverflow?: () => void;
   /** For the log line when the subscriber is cut off. */
   transport: string;
+  /**
+   * A subscription hub's own stream: its events count as in flight, but the hub is not counted as a subscriber
+   * (its members are, each with `openSubscriber`).
+   */
+  hub?: boolean;
+}
+
+export interface SubscriberOptions {
+  transport: string;
+  /** The transport's way to tell its client it was cut off for falling behind. */
+  onOverflow?: () => void;
 }
 
 export interface EventBus {
@@ -37,6 +49,11 @@ export interface EventBus {
    * in flight until `eventSent` is called for it.
    */
   subscribeCallCompleted(options: SubscribeOptions): AsyncIterableIterator<CallCompletedPayload>;
+  /**
+   * A bounded queue for one subscriber that is fed by something else than the bus (a subscription hub's member):
+   * counted as a subscriber, cut off like any other when it falls behind.
+   */
+  openSubscriber<T>(options: SubscriberOptions): SubscriberQueue<T>;
   /** A subscriber's event has been resolved and handed to its transport. */
   eventSent(): void;
   /** Events handed to subscribers and not sent yet: shutdown waits for them. */
@@ -74,10 +91,26 @@ export interface EventBusOptions {
 
 const CHANNEL = 'callCompleted';
 
-/** The subscribers of one instance, and the events handed to them and not yet sent. */
+/** The subscribers and listeners of one instance, and the events handed to them and not yet sent. */
 function localSubscribers(logger: Logger, limits: SubscriberLimits, onDropped: (count: number) => void) {
-  const subscribers = new Set<{ queue: SubscriberQueue<CallCompletedPayload>; wanted: SubscribeOptions['wanted']; transport: string }>();
+  /** What subscriberCount counts: one per client subscription, whatever feeds it. */
+  const subscribers = new Set<{ transport: string }>();
+  const listeners = new Set<{ queue: SubscriberQueue<CallCompletedPayload>; wanted: SubscribeOptions['wanted'] }>();
   let inFlight = 0;
+
+  const boundedQueue = <T>(transport: string, onOverflow: (() => void) | undefined, onEnd: () => void) =>
+    createSubscriberQueue<T>({
+      maxEvents: limits.maxQueuedEvents,
+      maxLagMs: limits.maxEventLagMs,
+      onTaken: () => (inFlight += 1),
+      onEnd,
+      onOverflow: (backlog) => {
+        logger.warn('events.slow_subscriber', { transport, backlog, ...limits });
+        onDropped(backlog);
+        onOverflow?.();
+      },
+    });
+
   return {
     subscriberCount: () => subscribers.size,
     subscribersByTransport() {
@@ -89,28 +122,27 @@ function localSubscribers(logger: Logger, limits: SubscriberLimits, onDropped: (
     eventSent: () => {
       inFlight = Math.max(0, inFlight - 1);
     },
-    subscribeCallCompleted({ wanted, onOverflow, transport }: SubscribeOptions) {
-      const subscriber = {
+    openSubscriber<T>({ transport, onOverflow }: SubscriberOptions): SubscriberQueue<T> {
+      const subscriber = { transport };
+      subscribers.add(subscriber);
+      return boundedQueue<T>(transport, onOverflow, () => subscribers.delete(subscriber));
+    },
+    subscribeCallCompleted({ wanted, onOverflow, transport, hub = false }: SubscribeOptions) {
+      const subscriber = { transport };
+      const listener = {
         wanted,
-        transport,
-        queue: createSubscriberQueue<CallCompletedPayload>({
-          maxEvents: limits.maxQueuedEvents,
-          maxLagMs: limits.maxEventLagMs,
-          onTaken: () => (inFlight += 1),
-          onEnd: () => subscribers.delete(subscriber),
-          onOverflow: (backlog) => {
-            logger.warn('events.slow_subscriber', { transport, backlog, ...limits });
-            onDropped(backlog);
-            onOverflow?.();
-          },
+        queue: boundedQueue<CallCompletedPayload>(transport, onOverflow, () => {
+          listeners.delete(listener);
+          subscribers.delete(subscriber);
         }),
       };
-      subscribers.add(subscriber);
-      return subscriber.queue;
+      listeners.add(listener);
+      if (!hub) subscribers.add(subscriber);
+      return listener.queue;
     },
     /** Never throws: it runs inside Redis' message handler or a webhook's response path. */
     dispatch(event: CallCompletedPayload) {
-      for (const { queue, wanted } of subscribers) {
+      for (const { queue, wanted } of listeners) {
         let matches = false;
         try {
           matches = wanted(event);

@@ -1,15 +1,20 @@
 /**
  * GraphQL over WebSocket (the graphql-ws protocol) on the HTTP server's port and path, executing through Yoga's
  * envelop so operations see the same schema, limits, access checks and error masking as over HTTP.
+ *
+ * Subscriptions join a subscription hub (../events/subscriptionHub.ts): sockets subscribed to the same operation
+ * with the same scopes share one execution per event, and the hub writes each result's JSON, serialised once, into
+ * every member's `next` frame. graphql-ws still runs the protocol (subscribe, complete, close) around it.
  */
 import type { Server } from 'node:http';
-import { type DocumentNode, GraphQLError } from 'graphql';
+import { type DocumentNode, getOperationAST, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { KeyWatch } from '../access/keyWatch.ts';
 import type { OriginPolicy } from '../access/origins.ts';
 import { credentialsFromConnectionParams, type Authenticator, type Principal } from '../access/principal.ts';
+import { hubKey, type StartExecution, type SubscriptionHubs } from '../events/subscriptionHub.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { GraphQLServerContext } from './yoga.ts';
 
@@ -20,6 +25,10 @@ export interface WebSocketOptions {
   origins: OriginPolicy;
   /** Authenticated connections allowed at once; as many more may be waiting to authenticate. */
   maxConnections: number;
+  /** Where subscriptions share their executions. */
+  subscriptionHubs: SubscriptionHubs;
+  /** Told of every subscription event written to a socket (metrics). */
+  onEventSent: () => void;
   logger: Logger;
 }
 
@@ -61,6 +70,26 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
   let authenticated = 0;
   let connectionIds = 0;
   const connectionIdOf = new WeakMap<WebSocket, number>();
+  let hubIds = 0;
+
+  const cutOff = (socket: WebSocket) => socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: events are not being read');
+  const closeIfBehind = (socket: WebSocket) => {
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      logger.warn('websocket.slow_consumer', { bufferedBytes: socket.bufferedAmount });
+      cutOff(socket);
+    }
+  };
+  /** Writes a hub's frame as graphql-ws writes its own: resolves once the socket has taken it. */
+  const send = (socket: WebSocket, frame: string) =>
+    new Promise<void>((resolve, reject) => {
+      closeIfBehind(socket);
+      if (socket.readyState !== socket.OPEN) return reject(new Error('socket closed'));
+      socket.send(frame, (error) => {
+        if (error) return reject(error);
+        options.onEventSent();
+        resolve();
+      });
+    });
 
   const graphqlWs = useServer(
     {
@@ -91,13 +120,14 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
         if (Object.keys(ctx.subscriptions).length > MAX_OPERATIONS_PER_CONNECTION) {
           return [new GraphQLError(`At most ${MAX_OPERATIONS_PER_CONNECTION} operations may run at once on one connection`)];
         }
+        const principal = principals.get(socket);
         const serverContext: GraphQLServerContext & Record<string, unknown> = {
           req: ctx.extra.request,
           socket,
           params,
-          principal: principals.get(socket),
+          principal,
           requestId: `ws-${connectionIdOf.get(socket)}-${id}`.slice(0, 128),
-          transport: { name: 'websocket', cutOff: () => socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: events are not being read') },
+          transport: { name: 'websocket', cutOff: () => cutOff(socket) },
         };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped(serverContext);
         let document: DocumentNode;
@@ -110,22 +140,38 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
         }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
-        return {
-          schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-      },
-      onNext: (ctx) => {
-        const socket = ctx.extra.socket;
-        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
-          logger.warn('websocket.slow_consumer', { bufferedBytes: socket.bufferedAmount });
-          socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: events are not being read');
+        const operation = { schema, operationName: params.operationName, document, variableValues: params.variables };
+        // A socket always has a principal (onConnect refuses the others); without one, useAccess refuses below.
+        if (principal && getOperationAST(document, params.operationName)?.operation === 'subscription') {
+          // Resolved by the hub's own execution: no context is made for this subscriber.
+          const key = hubKey({
+            document: params.query,
+            operationName: params.operationName,
+            variables: params.variables,
+            scopes: principal.scopes,
+          });
+          const frameStart = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+          const member = {
+            transport: 'websocket',
+            send: (resultJson: string) => send(socket, `${frameStart}${resultJson}}`),
+            cutOff: () => cutOff(socket),
+          };
+          const startExecution: StartExecution = async (hub) => {
+            const hubContext: GraphQLServerContext & Record<string, unknown> = {
+              // Only what every member shares: the scopes are part of the hub's key, the key itself is not.
+              principal: { name: 'subscription hub', scopes: principal.scopes },
+              requestId: `ws-hub-${(hubIds += 1)}`,
+              transport: { name: 'websocket', cutOff: hub.cutOff },
+              subscriptionHub: hub.events,
+            };
+            const enveloped = yoga.getEnveloped(hubContext);
+            return enveloped.subscribe({ ...operation, schema: enveloped.schema, contextValue: await enveloped.contextFactory() });
+          };
+          return { ...operation, rootValue: { subscribe: () => options.subscriptionHubs.join(key, startExecution, member) } };
         }
+        return { ...operation, contextValue: await contextFactory(), rootValue: { execute, subscribe } };
       },
+      onNext: (ctx) => closeIfBehind(ctx.extra.socket),
     },
     wss,
     KEEP_ALIVE_MS,

@@ -39,6 +39,11 @@ export interface GraphQLServerContext {
   req?: IncomingMessage;
   requestId?: string;
   transport?: Transport;
+  /**
+   * Set when a subscription hub runs the operation once for all its members: the hub's own stream of events. The hub
+   * counts the events it writes to each member itself.
+   */
+  subscriptionHub?: CallEventSource;
 }
 
 /** Largest GraphQL request body; a document is limited to a few thousand tokens anyway. */
@@ -73,9 +78,9 @@ export function createGraphQL(options: GraphQLOptions) {
   return createYoga<GraphQLServerContext, Context>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
-    context: ({ request, requestId, transport }: GraphQLServerContext & { request: Request }) => ({
+    context: ({ request, requestId, transport, subscriptionHub }: GraphQLServerContext & { request: Request }) => ({
       prisma: options.prisma,
-      events: options.events,
+      events: subscriptionHub ?? options.events,
       requestId: requestId ?? requestIdOf(request),
       transport: transport ?? { name: request.headers.get('accept')?.includes('text/event-stream') ? 'sse' : 'http' },
     }),
@@ -105,17 +110,23 @@ export function createGraphQL(options: GraphQLOptions) {
   });
 }
 
-/** Tells the event bus (and the metrics) when a subscription result has been produced, over WebSocket and SSE alike. */
+/**
+ * Tells the event bus (and the metrics) when a subscription result has been produced for its subscriber. A
+ * subscription hub's result is not one subscriber's: the hub counts what it writes to each.
+ */
 function useSentEventCount(events: CallEventSource, metrics: Metrics): Plugin<Context> {
   return {
-    onSubscribe: ({ args }) => ({
-      onSubscribeResult: () => ({
-        onNext: () => {
-          events.eventSent();
-          metrics.eventSent(args.contextValue.transport.name);
-        },
-      }),
-    }),
+    onSubscribe: ({ args }) =>
+      (args.contextValue as Context & GraphQLServerContext).subscriptionHub
+        ? undefined
+        : {
+            onSubscribeResult: () => ({
+              onNext: () => {
+                events.eventSent();
+                metrics.eventSent(args.contextValue.transport.name);
+              },
+            }),
+          },
   };
 }
 

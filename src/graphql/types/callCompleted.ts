@@ -29,8 +29,8 @@ function matches(event: CallCompletedPayload, wanted: Filter | null | undefined)
 }
 
 /**
- * Every subscriber receives the same event object. Subscribers that select the same fields share one load per event
- * instead of making one each: with many dashboards open, loading dominated the cost of an event.
+ * Every subscription (a WebSocket hub, an SSE stream) receives the same event object. Those that select the same
+ * fields share one load per event, even when their filters or scopes differ and so their executions cannot be shared.
  */
 const sharedLoads = new WeakMap<CallCompletedPayload, Map<string, Promise<unknown>>>();
 
