@@ -67,6 +67,8 @@ interface OrderFacts {
  * comparisons, writes, archive row), and autocommit makes the statement that transaction, durable when it answers.
  */
 export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, entry: ArchiveEntry): Promise<StoredDelivery> {
+  // The function reads the records' fields by their names in records.ts (dates as ISO strings): a field renamed on
+  // one side only would be stored as NULL, which test/webhook/roundTrip.test.ts catches.
   const argument = JSON.stringify({
     order: delivery.order,
     // `path` is for error messages only.
