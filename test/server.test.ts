@@ -192,11 +192,12 @@ describe('graceful shutdown', () => {
   it('on SIGTERM finishes in-flight deliveries, answers them 200, and exits 0', async () => {
     const { env } = await freshDatabase();
     const server = await startServerProcess(env);
-    const inFlight = Array.from({ length: 12 }, (_, i) =>
+    const inFlight = Array.from({ length: 24 }, (_, i) =>
       deliver(server.url, orderDelivery(`call_shutdown_${i}`, [{ id: `shutdown_${i}`, turns: 200 }], 0)),
     );
-    // Let the requests reach the server, then ask it to stop while they are being stored.
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Ask it to stop once it is storing them: when the first is answered, the others are queued or being stored.
+    // (A fixed pause was too short on a busy machine: nothing had reached the server yet.)
+    await Promise.any(inFlight);
     server.child.kill('SIGTERM');
     const results = await Promise.allSettled(inFlight);
     expect(await exited(server.child)).toBe(0);
