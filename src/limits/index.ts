@@ -15,7 +15,7 @@ export {
   type OperationMeasure,
 } from './cost.ts';
 export * from './limits.ts';
-export { jsonByteLength, useResponseSizeLimit, type ResponseSizeLimitOptions } from './responseSize.ts';
+export { useResponseSizeLimit, type ResponseSizeLimitOptions } from './responseSize.ts';
 
 /**
  * The limits of OPERATION_LIMITS, applied to every operation over every transport: parse and validation limits

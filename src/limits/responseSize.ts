@@ -2,26 +2,29 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 
+/** Yoga's ExecutionResultWithSerializer (not exported): Yoga writes such a result with its own `stringify`. */
+type ExecutionResultWithSerializer = ExecutionResult & { stringify?: (result: ExecutionResult) => string };
+
 export interface ResponseSizeLimitOptions {
   /** Largest result, as UTF-8 JSON, that is sent; a larger one is replaced by an error. */
   maxBytes: number;
 }
 
 /**
- * The size of `value` as UTF-8 JSON. One native JSON.stringify: a walk of the result in JavaScript cost more CPU than
- * executing the page query itself, and the cost limit already bounds how large a result can be built.
- */
-export function jsonByteLength(value: unknown): number {
-  return Buffer.byteLength(JSON.stringify(value) ?? '');
-}
-
-/**
  * Replaces any result larger than `maxBytes` with an error saying so: a query result over HTTP or graphql-ws, and
- * each event of a subscription, which stays open.
+ * each event of a subscription, which stays open. The result is measured as the JSON it is sent as, written once by
+ * native JSON.stringify (a walk in JavaScript cost more than executing the page query), and Yoga is handed that
+ * string to send (its `stringify` hook), so a result is serialised once, not once here and again there.
  */
 export function useResponseSizeLimit({ maxBytes }: ResponseSizeLimitOptions): Plugin {
   const refuseTooLarge = ({ result, setResult }: { result: unknown; setResult: (result: ExecutionResult) => void }) => {
-    if (jsonByteLength(result) > maxBytes) setResult({ errors: [tooLargeError(maxBytes)] });
+    const json = JSON.stringify(result);
+    if (Buffer.byteLength(json) > maxBytes) return setResult({ errors: [tooLargeError(maxBytes)] });
+    // Yoga rewrites errors and drops internal extensions before it writes a result: only a plain one goes as measured.
+    const { errors, extensions } = result as ExecutionResult;
+    if (errors || extensions) return;
+    const measured: ExecutionResultWithSerializer = { ...(result as ExecutionResult), stringify: () => json };
+    setResult(measured);
   };
   return {
     onExecute: () => ({ onExecuteDone: (payload) => handleStreamOrSingleExecutionResult(payload, refuseTooLarge) }),

@@ -1,26 +1,9 @@
 /** The cap on the size of one response and of one subscription event, measured and enforced by the real server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jsonByteLength, OPERATION_LIMITS } from '../../src/limits/index.ts';
+import { OPERATION_LIMITS } from '../../src/limits/index.ts';
 import { orderDelivery } from '../helpers/deliveries.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { subscribeSse, subscribeWs, wsClient, type Subscription } from '../helpers/subscriptions.ts';
-
-describe('jsonByteLength', () => {
-  const value = {
-    data: {
-      text: 'plain "quoted" \\ back\nslash \u0001 control, é accents, 📞 emoji',
-      numbers: [0, -1.5, 1e21, 42],
-      flags: [true, false, null],
-      nested: { empty: {}, list: [], skipped: undefined, when: new Date('2026-11-20T09:00:00Z') },
-    },
-    errors: [{ message: 'm', path: ['a', 0] }],
-  };
-
-  it('is the size of the value as UTF-8 JSON', () => {
-    expect(jsonByteLength(value)).toBe(Buffer.byteLength(JSON.stringify(value)));
-    expect(jsonByteLength({ emoji: '📞' })).toBe('{"emoji":"📞"}'.length + 2);
-  });
-});
 
 describe(`responses over ${OPERATION_LIMITS.maxResponseBytes} bytes`, () => {
   // Turns long enough for one attempt's transcript to pass the cap; the webhook is allowed a body that size.
