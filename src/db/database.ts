@@ -10,6 +10,7 @@ import { PrismaClient } from './generated/prisma/client.ts';
 import { acquireDataDirLock } from './dataDirLock.ts';
 import { applyMigrations } from './migrations.ts';
 import { makePrivateDirectory } from './privateDirectory.ts';
+import { routeStatementsToPool } from './statements.ts';
 
 export type { PrismaClient };
 
@@ -71,6 +72,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     const onQuery = options.onQuery;
     (prisma as unknown as QueryEventSource).$on('query', (event) => onQuery(event.query));
   }
+  if (pool) routeStatementsToPool(prisma, { pool, ...(options.onQuery ? { onQuery: options.onQuery } : {}) });
 
   return {
     prisma,

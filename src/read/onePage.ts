@@ -9,6 +9,7 @@
  * parameters only.
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
+import { runStatement } from '../db/statements.ts';
 
 export type ModelName = 'CallOrder' | 'CallAttempt' | 'TranscriptMessage';
 export type RelationName = 'lastAttempt' | 'transcript' | 'callOrder';
@@ -174,7 +175,7 @@ export interface PageRequest {
  * is the model's type, of which a row holds the fields and relations of its shape, as with a Prisma `select`.
  */
 export async function readPage<Row>(prisma: PrismaClient, request: PageRequest): Promise<Row[]> {
-  const [row] = await prisma.$queryRaw<{ rows: Record<string, unknown>[] }[]>(pageStatement(request));
+  const [row] = await runStatement<{ rows: Record<string, unknown>[] }>(prisma, pageStatement(request));
   const rows = row?.rows ?? [];
   for (const record of rows) reviveDates(request.model, request.shape, record);
   return rows as Row[];

@@ -8,7 +8,8 @@
  * delivery arriving late changes nothing, and the content hash in the key makes the end state independent of
  * arrival order.
  */
-import type { PrismaClient } from '../db/generated/prisma/client.ts';
+import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
+import { runStatement } from '../db/statements.ts';
 import type { CallCompletedPayload } from '../events/eventBus.ts';
 import { FINISHED_ATTEMPT_STATUSES, PayloadError, type Delivery } from './payload.ts';
 
@@ -75,7 +76,11 @@ export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, en
     attempts: delivery.attempts.map(({ path: _path, ...attempt }) => attempt),
     archive: { ...entry, bodyBytes: entry.bodyBytes.toString() },
   });
-  const [{ result }] = await prisma.$queryRaw<[{ result: StoreResult }]>`SELECT callboard_store_delivery(${argument}::jsonb) AS result`;
+  const [stored] = await runStatement<{ result: StoreResult }>(
+    prisma,
+    Prisma.sql`SELECT callboard_store_delivery(${argument}::jsonb) AS result`,
+  );
+  const result = stored!.result;
   if ('foreignAttempt' in result) {
     const { index, ownerRevoxId } = result.foreignAttempt;
     const attempt = delivery.attempts[index]!;
