@@ -1,8 +1,9 @@
 /**
  * `runStatement`: one SQL statement built with `Prisma.sql`, for the hot paths (a page of reads, storing a delivery).
  * On a PostgreSQL server it goes straight to the connection pool: Prisma's raw-query path costs ~0.2 ms of CPU per
- * call, a tenth of a small request's whole budget. On PGlite it goes through Prisma, which serialises the one
- * session that Prisma's transactions share. `openDatabase` registers each client's pool here.
+ * call, a tenth of a small request's whole budget, and it is prepared once per connection (`preparedName`). On
+ * PGlite it goes through Prisma, which serialises the one session that Prisma's transactions share. `openDatabase`
+ * registers each client's pool here.
  */
 import type { Pool } from 'pg';
 import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
@@ -22,6 +23,24 @@ export async function runStatement<Row>(prisma: PrismaClient, statement: Prisma.
   const direct = directRoutes.get(prisma);
   if (!direct) return prisma.$queryRaw<Row[]>(statement);
   direct.onQuery?.(statement.text);
-  const { rows } = await direct.pool.query(statement.text, statement.values);
+  const { rows } = await direct.pool.query({ name: preparedName(statement.text), text: statement.text, values: statement.values });
   return rows as Row[];
+}
+
+/** How many distinct statements are prepared; each connection keeps them all, so the number is bounded. */
+export const MAX_PREPARED_STATEMENTS = 64;
+const preparedNames = new Map<string, string>();
+
+/**
+ * The name a statement is prepared under on each pool connection, so PostgreSQL parses it once per connection and
+ * may reuse its plan. The hot statements are few (one per shape of selection), but a selection is the client's
+ * choice: past MAX_PREPARED_STATEMENTS distinct texts, a new one runs unnamed, parsed each time as before.
+ */
+export function preparedName(text: string): string | undefined {
+  let name = preparedNames.get(text);
+  if (name === undefined && preparedNames.size < MAX_PREPARED_STATEMENTS) {
+    name = `callboard_${preparedNames.size}`;
+    preparedNames.set(text, name);
+  }
+  return name;
 }
