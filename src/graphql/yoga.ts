@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics.ts';
 import { requestIdOf } from '../http/requestId.ts';
 import type { Context, Transport } from './builder.ts';
 import { useGraphiQLPage } from './graphiql.ts';
-import { useOperationLimits } from '../limits/index.ts';
+import { useOperationLimits, useRequestBodyLimit } from '../limits/index.ts';
 import { schema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -96,11 +96,13 @@ export function createGraphQL(options: GraphQLOptions) {
     // Only requests for exactly /graphql reach Yoga (src/http/router.ts serves /health). Yoga's own health check
     // answers any URL that ends with its endpoint, even /graphql?x=/health; a URL's text never ends with a space.
     healthCheckEndpoint: ' ',
-    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
+    // useRequestBodyLimit below does, more cheaply.
+    maxRequestBodySize: false,
     multipart: false,
     plugins: [
       useAccess({ authenticate: options.authenticate, origins: options.origins, keyWatch: options.keyWatch }),
       useGraphiQLPage({ title: 'Callboard', defaultQuery: EXAMPLE_QUERY }),
+      useRequestBodyLimit(MAX_REQUEST_BODY_BYTES),
       useOperationLimits(),
       useSseLimit(options.maxSseConnections),
       useErrorLogging(options.logger),

@@ -15,6 +15,7 @@ export {
   type OperationMeasure,
 } from './cost.ts';
 export * from './limits.ts';
+export { useRequestBodyLimit } from './requestBody.ts';
 export { useResponseSizeLimit, type ResponseSizeLimitOptions } from './responseSize.ts';
 
 /**

@@ -3,6 +3,7 @@
  * strangers cannot push dashboards out), operations per connection, Server-Sent Events streams; an operation's error
  * stays with the operation; unexpected errors are logged with the request id.
  */
+import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_OPERATIONS_PER_CONNECTION } from '../../src/graphql/websocket.ts';
@@ -138,7 +139,40 @@ describe('request size', () => {
     expect(stderr.join('')).not.toMatch(/Internal error/);
     await waitFor(() => server.logs.some((line) => line.includes('"event":"websocket.client_error"')));
   });
+  it('a body without a length (chunked) is counted as it arrives: refused with 413 past the cap, answered below it', async () => {
+    const server = await serverWith({});
+    const query = JSON.stringify({ query: '{ callStats { attempts } }' });
+    const small = await postChunked(server.url, [query.slice(0, 10), query.slice(10)]);
+    expect(small.status).toBe(200);
+    expect(JSON.parse(small.body)).toEqual({ data: { callStats: { attempts: 0 } } });
+
+    // The first chunks fit; the one that crosses the cap is refused, and the rest is never read.
+    const chunk = ' '.repeat(256 * 1024);
+    const big = await postChunked(server.url, [`{"query": "{ callStats { attempts } }"${chunk}`, chunk, chunk, chunk, chunk, '}']);
+    expect(big.status).toBe(413);
+    expect(big.body).toContain('Request body too large');
+    expect(big.body).not.toContain('"data"');
+    expect((await fetch(`${server.url}/ready`)).status).toBe(200);
+  });
 });
+
+/** POSTs a GraphQL body in chunks, with no Content-Length (so Transfer-Encoding: chunked). */
+function postChunked(url: string, chunks: string[]): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (text: string) => (body += text));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    // The server may answer (413) and close before every chunk is written.
+    request.on('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error),
+    );
+    for (const chunk of chunks) request.write(chunk);
+    request.end();
+  });
+}
 
 describe('Server-Sent Events streams', () => {
   it('beyond SSE_MAX_CONNECTIONS a stream is answered 503; a closed stream frees its place', async () => {
