@@ -35,6 +35,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 
 const LIST_SIZE = 'listSize';
+const MEASURES_PER_DOCUMENT = 32;
 
 /** A list's size for the cost model: a number, or computed from the field's arguments. */
 export type ListSize = number | ((args: Record<string, unknown>) => number);
@@ -174,6 +175,22 @@ export function measureOperation(
  * subscribes, so with the request's variables and whatever the transport: HTTP, SSE and graphql-ws alike.
  */
 export function useCostLimit(options: CostLimitOptions): Plugin {
+  // Yoga hands the same document to every request with the same text (its parse cache), so a measure is kept with
+  // the document, per operation name and variables: a dashboard's query is measured once, not once per request.
+  const measured = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, OperationMeasure | undefined>>>();
+  function measureOnce({ schema, document, operationName, variableValues }: ExecutionArgs): OperationMeasure | undefined {
+    let byDocument = measured.get(schema);
+    if (!byDocument) measured.set(schema, (byDocument = new WeakMap()));
+    let byRequest = byDocument.get(document);
+    if (!byRequest) byDocument.set(document, (byRequest = new Map()));
+    const key = `${operationName ?? ''} ${JSON.stringify(variableValues ?? {})}`;
+    if (byRequest.has(key)) return byRequest.get(key);
+    const result = measureOperation(schema, document, operationName, variableValues, options);
+    // A document sent with ever-new variables is measured each time rather than kept without bound; a refusal's
+    // error is made anew for each request.
+    if (!result?.pageSizeError && byRequest.size < MEASURES_PER_DOCUMENT) byRequest.set(key, result);
+    return result;
+  }
   function refuseExpensive({
     args,
     setResultAndStopExecution,
@@ -181,7 +198,7 @@ export function useCostLimit(options: CostLimitOptions): Plugin {
     args: ExecutionArgs;
     setResultAndStopExecution: (result: ExecutionResult) => void;
   }) {
-    const measure = measureOperation(args.schema, args.document, args.operationName, args.variableValues, options);
+    const measure = measureOnce(args);
     if (measure?.pageSizeError) setResultAndStopExecution({ errors: [measure.pageSizeError] });
     else if (measure && measure.cost > options.maxCost) setResultAndStopExecution({ errors: [costError(measure.cost, options)] });
   }

@@ -152,6 +152,21 @@ describe('abusive operations', () => {
     }
   });
 
+  it('one document sent with different variables is judged by the variables of each request, again and again', async () => {
+    const PAGE =
+      'query Page($first: Int, $inner: Int) { callOrders(first: $first) { nodes { revoxId attempts(first: $inner) { nodes { transcript { content } } } } } }';
+    for (let round = 0; round < 3; round++) {
+      const cheap = await server.graphql(PAGE, { first: 10, inner: 10 });
+      expect(cheap.body.errors).toBeUndefined();
+      expect(cheap.body.data.callOrders.nodes).toHaveLength(2);
+      const expensive = await server.graphql(PAGE, { first: 100, inner: 100 });
+      expect(expensive.body.errors?.[0]?.extensions?.code).toBe('OPERATION_TOO_EXPENSIVE');
+      const outOfRange = await server.graphql(PAGE, { first: 100_000, inner: 1 });
+      expect(outOfRange.body.errors?.[0]?.message).toMatch(/first must be between 0 and/);
+      expect(outOfRange.body.data).toBeUndefined();
+    }
+  });
+
   it('a batch of operations (a JSON array) is refused with a 400', async () => {
     const response = await fetch(`${server.url}/graphql`, {
       method: 'POST',
