@@ -66,6 +66,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
   const prisma = new PrismaClient({
     adapter,
+    // Whatever NODE_ENV says (in production Prisma would default to "minimal", dropping the details).
+    errorFormat: 'colorless',
     ...(options.onQuery ? { log: [{ level: 'query', emit: 'event' }] as const } : {}),
   });
   if (options.onQuery) {
