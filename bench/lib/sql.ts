@@ -20,23 +20,16 @@ FROM (
 
 /**
  * callAttempts(first: $3, filter: { transcriptContains: $1, result: $2 }) { nodes { ... callOrder { revoxId } } }
- * Callboard's order is ended_at DESC NULLS LAST, id DESC. Written as such, PostgreSQL cannot walk the
- * (ended_at DESC, id) index (whose NULLs come first) and sorts every match; so the hand-written statement takes the
- * ended attempts in index order and appends the unended ones only if the page is not full. Same rows, same order.
+ * In Callboard's order (and PostGraphile's): ended_at DESC, id DESC, PostgreSQL's null placement (unended first),
+ * which walks the (ended_at, id) index.
  */
 export const SEARCH_SQL = `
-WITH hits AS (
-  (SELECT a.id, a.ended_at, a.revox_id, a.phone_number, a.result, a.call_order_id FROM call_attempts a
-   WHERE a.ended_at IS NOT NULL AND a.result = ANY($2::text[])
-     AND EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id AND m.content ILIKE $1)
-   ORDER BY a.ended_at DESC, a.id DESC LIMIT $3)
-  UNION ALL
-  (SELECT a.id, a.ended_at, a.revox_id, a.phone_number, a.result, a.call_order_id FROM call_attempts a
-   WHERE a.ended_at IS NULL AND a.result = ANY($2::text[])
-     AND EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id AND m.content ILIKE $1)
-   ORDER BY a.id DESC LIMIT $3)
-), page AS (SELECT * FROM hits ORDER BY ended_at DESC NULLS LAST, id DESC LIMIT $3)
+WITH page AS (
+  SELECT a.id, a.ended_at, a.revox_id, a.phone_number, a.result, a.call_order_id FROM call_attempts a
+  WHERE a.result = ANY($2::text[])
+    AND EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id AND m.content ILIKE $1)
+  ORDER BY a.ended_at DESC, a.id DESC LIMIT $3)
 SELECT json_build_object('data', json_build_object('callAttempts', json_build_object('nodes',
   coalesce(json_agg(json_build_object('revoxId', p.revox_id, 'phoneNumber', p.phone_number, 'result', p.result,
-    'endedAt', p.ended_at, 'callOrder', json_build_object('revoxId', o.revox_id)) ORDER BY p.ended_at DESC NULLS LAST, p.id DESC), '[]'::json))))::text AS body
+    'endedAt', p.ended_at, 'callOrder', json_build_object('revoxId', o.revox_id)) ORDER BY p.ended_at DESC, p.id DESC), '[]'::json))))::text AS body
 FROM page p JOIN call_orders o ON o.id = p.call_order_id`;
