@@ -22,14 +22,28 @@ export function routeStatementsToPool(prisma: PrismaClient, route: DirectRoute):
 export async function runStatement<Row>(prisma: PrismaClient, statement: Prisma.Sql): Promise<Row[]> {
   const direct = directRoutes.get(prisma);
   if (!direct) return prisma.$queryRaw<Row[]>(statement);
-  direct.onQuery?.(statement.text);
-  const { rows } = await direct.pool.query({ name: preparedName(statement.text), text: statement.text, values: statement.values });
-  return rows as Row[];
+  const { text, values } = statement;
+  direct.onQuery?.(text);
+  const name = preparedName(text);
+  try {
+    return (await direct.pool.query({ name, text, values })).rows as Row[];
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (name === undefined || (code !== DUPLICATE_PREPARED_STATEMENT && code !== UNKNOWN_PREPARED_STATEMENT)) throw error;
+    // A session that is not the connection's own (a transaction pooler, PGlite's socket server) already holds the
+    // name, or lost it. Both are refused before anything runs: run it unnamed, from now on.
+    unnamed(text);
+    return (await direct.pool.query(text, values)).rows as Row[];
+  }
 }
+
+/** SQLSTATEs of a name PostgreSQL holds already (42P05) or does not hold (26000), both refused before execution. */
+const DUPLICATE_PREPARED_STATEMENT = '42P05';
+const UNKNOWN_PREPARED_STATEMENT = '26000';
 
 /** How many distinct statements are prepared; each connection keeps them all, so the number is bounded. */
 export const MAX_PREPARED_STATEMENTS = 64;
-const preparedNames = new Map<string, string>();
+const preparedNames = new Map<string, string | undefined>();
 
 /**
  * The name a statement is prepared under on each pool connection, so PostgreSQL parses it once per connection and
@@ -37,10 +51,13 @@ const preparedNames = new Map<string, string>();
  * choice: past MAX_PREPARED_STATEMENTS distinct texts, a new one runs unnamed, parsed each time as before.
  */
 export function preparedName(text: string): string | undefined {
-  let name = preparedNames.get(text);
-  if (name === undefined && preparedNames.size < MAX_PREPARED_STATEMENTS) {
-    name = `callboard_${preparedNames.size}`;
-    preparedNames.set(text, name);
-  }
+  if (preparedNames.has(text)) return preparedNames.get(text);
+  if (preparedNames.size >= MAX_PREPARED_STATEMENTS) return undefined;
+  const name = `callboard_${preparedNames.size}`;
+  preparedNames.set(text, name);
   return name;
+}
+
+function unnamed(text: string): void {
+  preparedNames.set(text, undefined);
 }

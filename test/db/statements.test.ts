@@ -1,6 +1,8 @@
 /**
  * The hot statements (a page of reads, storing a delivery) are prepared once per connection on a PostgreSQL server,
  * under a bounded number of names: a client choosing ever-new selections cannot grow every connection's memory.
+ * A session that already holds a name (PGlite's socket server keeps one session across connections) is covered by
+ * test/webhook/resilience.test.ts, whose database comes back under a new connection.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../../src/db/generated/prisma/client.ts';
