@@ -10,7 +10,7 @@ import { MAX_OPERATIONS_PER_CONNECTION } from '../../src/graphql/websocket.ts';
 import { MAX_REQUEST_BODY_BYTES } from '../../src/graphql/yoga.ts';
 import { databaseOnTcp } from '../helpers/database.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { rawExchange, startTestServer, type TestServer } from '../helpers/server.ts';
 import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
 
 const EVENTS = 'subscription { callCompleted { attempt { revoxId } } }';
@@ -139,6 +139,7 @@ describe('request size', () => {
     expect(stderr.join('')).not.toMatch(/Internal error/);
     await waitFor(() => server.logs.some((line) => line.includes('"event":"websocket.client_error"')));
   });
+
   it('a body without a length (chunked) is counted as it arrives: refused with 413 past the cap, answered below it', async () => {
     const server = await serverWith({});
     const query = JSON.stringify({ query: '{ callStats { attempts } }' });
@@ -153,6 +154,21 @@ describe('request size', () => {
     expect(big.body).toContain('Request body too large');
     expect(big.body).not.toContain('"data"');
     expect((await fetch(`${server.url}/ready`)).status).toBe(200);
+  });
+
+  it('a malformed Content-Length, or one beside chunked, is refused by the HTTP parser before GraphQL sees it', async () => {
+    const server = await serverWith({});
+    const query = '{"query":"{ callStats { attempts } }"}';
+    const head = `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n`;
+    for (const lengthHeaders of [
+      'Content-Length: 5, 5\r\n',
+      'Content-Length: -1\r\n',
+      'Content-Length: 10\r\nTransfer-Encoding: chunked\r\n',
+    ]) {
+      const answer = await rawExchange(server.port, `${head}${lengthHeaders}\r\n${query}`);
+      expect(answer.head, lengthHeaders).toMatch(/^HTTP\/1\.1 400/);
+      expect(answer.closedByServer).toBe(true);
+    }
   });
 });
 

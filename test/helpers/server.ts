@@ -1,5 +1,6 @@
 /** Starts the real server on a loopback port with a database of its own, and talks to it over HTTP. */
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
@@ -107,4 +108,28 @@ export async function storedOrder(server: RunningServer, revoxId: string) {
     },
   });
   return order;
+}
+
+/** Sends `request` on a fresh connection; resolves with the response head and whether the server closed it. */
+export function rawExchange(port: number, request: string): Promise<{ head: string; closedByServer: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    const head = () => received.split('\r\n\r\n')[0] ?? '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ head: head(), closedByServer: false });
+    }, 5_000);
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('end', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ head: head(), closedByServer: true });
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.write(request);
+  });
 }

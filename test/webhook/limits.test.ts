@@ -2,11 +2,10 @@
  * Deliveries at and past the limits: depth, size, counts, characters the database cannot hold. Each is refused with
  * a clear error, leaves exactly one archive row, and changes nothing stored; a 500 says truly what was archived.
  */
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayArchived } from '../../src/webhook/replay.ts';
 import { deliveryMaker, orderDelivery } from '../helpers/deliveries.ts';
-import { startTestServer, storedOrder, WEBHOOK_SECRET, type TestServer } from '../helpers/server.ts';
+import { rawExchange, startTestServer, storedOrder, WEBHOOK_SECRET, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -164,27 +163,3 @@ describe('a delivery that cannot be stored although the database is up', () => {
     expect(server.logs.some((line) => line.includes('"event":"webhook.store_failed"') && line.includes('"archived":false'))).toBe(true);
   });
 });
-
-/** Sends `request` on a fresh connection; resolves with the response head and whether the server closed it. */
-function rawExchange(port: number, request: string): Promise<{ head: string; closedByServer: boolean }> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let received = '';
-    const head = () => received.split('\r\n\r\n')[0] ?? '';
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ head: head(), closedByServer: false });
-    }, 5_000);
-    socket.on('data', (chunk) => (received += chunk.toString()));
-    socket.on('end', () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve({ head: head(), closedByServer: true });
-    });
-    socket.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    socket.write(request);
-  });
-}
