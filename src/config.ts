@@ -18,6 +18,8 @@ export interface Config {
   maxWebSocketConnections: number;
   /** Open Server-Sent Events streams allowed at once; more are answered 503. */
   maxSseConnections: number;
+  /** HTTP connections held at once, WebSockets and SSE streams included; more are closed as they come. */
+  maxHttpConnections: number;
   /** Origins whose pages may call the API (`*` for any); undefined: loopback pages in open mode, any with tokens. */
   corsOrigins: string[] | undefined;
   /** Days after which transcripts, recording URLs and structured output are deleted; undefined: kept forever. */
@@ -81,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: integer(env, 'WEBHOOK_MAX_BODY_BYTES', 5 * MIB, 1024, 100 * MIB),
     maxWebSocketConnections: integer(env, 'WS_MAX_CONNECTIONS', 10_000, 1, 1_000_000),
     maxSseConnections: integer(env, 'SSE_MAX_CONNECTIONS', 1_000, 1, 1_000_000),
+    maxHttpConnections: integer(env, 'HTTP_MAX_CONNECTIONS', 15_000, 16, 1_000_000),
     corsOrigins: origins(env, 'CORS_ORIGINS'),
     retentionDays: optionalInteger(env, 'RETENTION_DAYS', 1, 36_500),
     archiveRetentionDays: optionalInteger(env, 'ARCHIVE_RETENTION_DAYS', 1, 36_500),

@@ -20,6 +20,7 @@ import { healthRoute, readinessRoute } from './http/health.ts';
 import { metricsRoute } from './http/metrics.ts';
 import { createMetrics } from './metrics.ts';
 import { landingRoute } from './http/landing.ts';
+import { limitConnections } from './http/connectionLimits.ts';
 import { createRouter } from './http/router.ts';
 import { createLogger, describeError, type Logger } from './log.ts';
 import { reconcilerFromConfig } from './revox/reconcile.ts';
@@ -127,6 +128,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
 
     const server = createServer(router);
+    limitConnections(server, { maxConnections: config.maxHttpConnections, logger });
     await listen(server, config.port, config.host);
     // After listen: a port in use is reported once, by listen, not by the WebSocket server as well.
     const subscriptionHubs = createSubscriptionHubs(events, logger);
