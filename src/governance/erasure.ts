@@ -117,18 +117,26 @@ export async function phoneNumberHash(db: Prisma.TransactionClient, phoneNumber:
 
 /**
  * The keyed hashes of every number a delivery mentions (see deliveryNumbers), which the store function looks up
- * among the erasures. The key never changes once made, so each client reads it once.
+ * among the erasures.
  */
 export async function deliveryNumberHashes(prisma: PrismaClient, delivery: Delivery): Promise<string[]> {
+  const key = await loadErasureHashKey(prisma);
+  return [...deliveryNumbers(delivery)].map((number) => hashPhoneNumber(key, number));
+}
+
+/**
+ * The hash key, read once per client: it never changes once made. The server loads it at start, so that storing a
+ * delivery stays one statement.
+ */
+export function loadErasureHashKey(prisma: PrismaClient): Promise<string> {
   let key = hashKeys.get(prisma);
   if (key === undefined) {
     key = hashKey(prisma);
     hashKeys.set(prisma, key);
-    // A failed read (the database down) is tried again by the next delivery.
+    // A failed read (the database down) is tried again next time.
     key.catch(() => hashKeys.delete(prisma));
   }
-  const resolved = await key;
-  return [...deliveryNumbers(delivery)].map((number) => hashPhoneNumber(resolved, number));
+  return key;
 }
 
 const hashKeys = new WeakMap<PrismaClient, Promise<string>>();
