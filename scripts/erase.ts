@@ -1,7 +1,8 @@
 /**
  * npm run erase -- --phone <E.164> [--dry-run]
- * Removes every call involving a phone number, and archived deliveries mentioning it, in one transaction; records an
- * audit row (with a keyed hash of the number). --dry-run only counts.
+ * Removes every call involving a phone number, and archived deliveries mentioning it, and redacts its mentions in other
+ * people's records, in one transaction; records an audit row (with a keyed hash of the number). --dry-run only counts.
+ * Prints counts only, never a number.
  */
 import { parseCommandLine, runCommand, UsageError } from '../src/cli.ts';
 import { eraseCalls } from '../src/governance/erasure.ts';
@@ -15,7 +16,7 @@ await runCommand(USAGE, async (database) => {
   });
   if (!values.phone || positionals.length > 0) throw new UsageError('erase needs --phone and nothing else.');
   const result = await eraseCalls(database.prisma, { phoneNumber: values.phone, dryRun: values['dry-run'] ?? false, erasedBy: 'cli' });
-  const counts = `${result.callOrders} call orders, ${result.callAttempts} attempts, ${result.transcriptMessages} transcript messages, ${result.webhookDeliveries} archived deliveries`;
+  const counts = `${result.callOrders} call orders, ${result.callAttempts} attempts, ${result.transcriptMessages} transcript messages, ${result.webhookDeliveries} archived deliveries, ${result.redactedRecords} redacted mentions in other records`;
   process.stdout.write(
     result.dryRun
       ? `Dry run: would erase ${counts}. Nothing was changed.\n`

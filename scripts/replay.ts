@@ -1,7 +1,7 @@
 /**
  * npm run replay [-- --all]
  * Re-processes archived webhook deliveries: by default those that were rejected or failed, with --all every one;
- * then lists each one that is still not stored, with its error.
+ * then lists each one that is still not stored, with why: the rejection's code and field, never the delivery's content.
  * With the embedded database it refuses to run while the server (or any other process) has DATA_DIR open.
  */
 import { parseCommandLine, runCommand, UsageError } from '../src/cli.ts';
@@ -17,7 +17,7 @@ await runCommand(USAGE, async (database) => {
     `Replayed ${summary.replayed} deliveries: ${summary.stored} stored, ${summary.stillRejected} still rejected` +
       `${summary.skipped ? `, ${summary.skipped} skipped (body over the size limit, not archived)` : ''}.\n`,
   );
-  for (const { id, receivedAt, outcome, error } of summary.unstored) {
-    process.stdout.write(`  ${outcome} ${id} (received ${receivedAt.toISOString()}): ${error}\n`);
+  for (const { id, receivedAt, outcome, reason } of summary.unstored) {
+    process.stdout.write(`  ${outcome} ${id} (received ${receivedAt.toISOString()}): ${reason}\n`);
   }
 });

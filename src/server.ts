@@ -9,6 +9,7 @@ import { createAuthenticator } from './access/principal.ts';
 import { ConfigError, isLoopbackHost, type Config } from './config.ts';
 import { createKeyStore } from './access/keys.ts';
 import { createKeyWatch } from './access/keyWatch.ts';
+import { loadErasureHashKey } from './governance/erasure.ts';
 import { createRetention, type PurgeCounts } from './governance/retention.ts';
 import { scrubStoredSecrets } from './governance/scrubSecrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
@@ -107,6 +108,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const origins = createOriginPolicy({ open, corsOrigins: config.corsOrigins });
     const keyWatch = createKeyWatch(keys, logger);
     const retention = createRetention(database.prisma, config, logger);
+    // Read once now, so that storing a delivery stays one statement (its numbers' hashes are checked for erasures).
+    await loadErasureHashKey(database.prisma);
     const yoga = createGraphQL({
       prisma: database.prisma,
       events,

@@ -1,21 +1,29 @@
 /**
- * Erasure of one person's calls (GDPR article 17): every order involving a phone number, with its attempts and
- * transcripts, and every archived delivery that mentions the number, removed in one transaction. An audit row keeps
- * when, by whom and how much, and a keyed hash of the number, never the number itself, so that "was this number
- * erased?" can be answered later by whoever holds the database.
+ * Erasure of one person's calls (GDPR article 17), in one transaction:
+ * - removed: every order involving the phone number (its from or to number, or an attempt's number) with its
+ *   attempts and transcripts, and every archived delivery for those orders or mentioning the number anywhere in its
+ *   body or error, in any written form (src/governance/phoneNumbers.ts);
+ * - redacted: the number's mentions in other people's records (orders' metadata and unknown fields, attempts'
+ *   structured output and unknown fields) and in the sync runs' failures and last errors become `[erased]`; the
+ *   records themselves stay. A number spoken in someone else's transcript is part of that person's record and stays.
  *
- * An order involves the number when it is the order's from or to number, an attempt's number, or appears in the
- * order's metadata or unknown fields. A number merely spoken in someone else's call is part of that other person's
- * record and stays. A delivery that arrives after the erasure is new data and is stored again.
+ * An audit row keeps when, by whom and how much, and a keyed hash of the number, never the number itself. It is also
+ * the tombstone: a delivery for an order created before the erasure of a number it mentions (a replay, a sync, a late
+ * or repeated webhook) is refused, so nothing brings the erased data back. A call Revox makes to the number later is
+ * a new order, new data, and is stored.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
+import type { Delivery } from '../webhook/records.ts';
+import { deliveryNumbers, mentionPattern } from './phoneNumbers.ts';
 
 export interface ErasureCounts {
   callOrders: number;
   callAttempts: number;
   transcriptMessages: number;
   webhookDeliveries: number;
+  /** Other people's records (orders, attempts, sync runs) where a mention of the number was redacted. */
+  redactedRecords: number;
 }
 
 export interface ErasureResult extends ErasureCounts {
@@ -29,6 +37,8 @@ export class ErasureError extends Error {
 const E164 = /^\+[1-9]\d{1,14}$/;
 const HASH_KEY_SETTING = 'erasure_hash_key';
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 120_000 } as const;
+/** What replaces a mention of the number in other people's records. */
+const REDACTED = '[erased]';
 
 export async function eraseCalls(
   prisma: PrismaClient,
@@ -37,14 +47,12 @@ export async function eraseCalls(
   if (!E164.test(phoneNumber)) {
     throw new ErasureError(`phoneNumber must be an E.164 number such as +33612345678, got "${phoneNumber.slice(0, 32)}"`);
   }
-  // The number is digits after a plus: nothing in it is special to LIKE.
-  const mentioned = `%${phoneNumber}%`;
+  const pattern = mentionPattern(phoneNumber);
   return prisma.$transaction(async (tx) => {
     const involved = () => tx.$queryRaw<{ id: string; revox_id: string }[]>`
       SELECT o.id, o.revox_id FROM call_orders o
       WHERE o.from_phone_number = ${phoneNumber} OR o.to_phone_number = ${phoneNumber}
          OR EXISTS (SELECT 1 FROM call_attempts a WHERE a.call_order_id = o.id AND a.phone_number = ${phoneNumber})
-         OR o.metadata::text LIKE ${mentioned} OR o.extra::text LIKE ${mentioned}
       ORDER BY o.revox_id`;
     // The same per-order locks as ingest, in a fixed order: a delivery being stored for one of these orders finishes
     // first, and is erased with the rest.
@@ -54,25 +62,39 @@ export async function eraseCalls(
     const orders = await involved();
     const orderIds = orders.map((order) => order.id);
     const revoxIds = orders.map((order) => order.revox_id);
-    const [counts] = await tx.$queryRaw<{ attempts: number; messages: number }[]>`
+    const deliveryWhere = Prisma.sql`call_revox_id = ANY(${revoxIds}::text[])
+      OR callboard_phone_text(body) ~ ${pattern} OR callboard_phone_text(error) ~ ${pattern}`;
+    const otherOrdersWhere = Prisma.sql`id <> ALL(${orderIds}::uuid[]) AND (metadata::text ~ ${pattern} OR extra::text ~ ${pattern})`;
+    const otherAttemptsWhere = Prisma.sql`call_order_id <> ALL(${orderIds}::uuid[])
+      AND (structured_output::text ~ ${pattern} OR extra::text ~ ${pattern})`;
+    const runsWhere = Prisma.sql`failures::text ~ ${pattern} OR callboard_phone_text(last_error) ~ ${pattern}`;
+    const [counts] = await tx.$queryRaw<{ attempts: number; messages: number; deliveries: number; redacted: number }[]>`
       SELECT (SELECT count(*) FROM call_attempts WHERE call_order_id = ANY(${orderIds}::uuid[]))::int AS attempts,
              (SELECT count(*) FROM transcript_messages m JOIN call_attempts a ON a.id = m.call_attempt_id
-               WHERE a.call_order_id = ANY(${orderIds}::uuid[]))::int AS messages`;
-    const deliveryWhere = Prisma.sql`call_revox_id = ANY(${revoxIds}::text[]) OR body LIKE ${mentioned} OR error LIKE ${mentioned}`;
-    const [{ deliveries } = { deliveries: 0 }] = await tx.$queryRaw<{ deliveries: number }[]>`
-      SELECT count(*)::int AS deliveries FROM webhook_deliveries WHERE ${deliveryWhere}`;
+               WHERE a.call_order_id = ANY(${orderIds}::uuid[]))::int AS messages,
+             (SELECT count(*) FROM webhook_deliveries WHERE ${deliveryWhere})::int AS deliveries,
+             ((SELECT count(*) FROM call_orders WHERE ${otherOrdersWhere})
+               + (SELECT count(*) FROM call_attempts WHERE ${otherAttemptsWhere})
+               + (SELECT count(*) FROM revox_sync_runs WHERE ${runsWhere}))::int AS redacted`;
     const result: ErasureResult = {
       dryRun,
       callOrders: orders.length,
       callAttempts: counts?.attempts ?? 0,
       transcriptMessages: counts?.messages ?? 0,
-      webhookDeliveries: deliveries,
+      webhookDeliveries: counts?.deliveries ?? 0,
+      redactedRecords: counts?.redacted ?? 0,
     };
     if (dryRun) return result;
 
     await tx.$executeRaw`DELETE FROM webhook_deliveries WHERE ${deliveryWhere}`;
     // Attempts and transcripts go with their orders (ON DELETE CASCADE).
     await tx.$executeRaw`DELETE FROM call_orders WHERE id = ANY(${orderIds}::uuid[])`;
+    const redactJson = (column: string) =>
+      Prisma.sql`${Prisma.raw(column)} = callboard_redact_jsonb(${Prisma.raw(column)}, ${pattern}, ${REDACTED})`;
+    await tx.$executeRaw`UPDATE call_orders SET ${redactJson('metadata')}, ${redactJson('extra')} WHERE ${otherOrdersWhere}`;
+    await tx.$executeRaw`UPDATE call_attempts SET ${redactJson('structured_output')}, ${redactJson('extra')} WHERE ${otherAttemptsWhere}`;
+    await tx.$executeRaw`UPDATE revox_sync_runs SET ${redactJson('failures')},
+      last_error = regexp_replace(callboard_phone_text(last_error), ${pattern}, ${REDACTED}, 'g') WHERE ${runsWhere}`;
     await tx.erasure.create({
       data: {
         erasedBy,
@@ -81,6 +103,7 @@ export async function eraseCalls(
         callAttempts: result.callAttempts,
         transcriptMessages: result.transcriptMessages,
         webhookDeliveries: result.webhookDeliveries,
+        redactedRecords: result.redactedRecords,
       },
     });
     return result;
@@ -89,7 +112,41 @@ export async function eraseCalls(
 
 /** HMAC-SHA256 of the number with a key generated once per database, shared by every instance. */
 export async function phoneNumberHash(db: Prisma.TransactionClient, phoneNumber: string): Promise<string> {
+  return hashPhoneNumber(await hashKey(db), phoneNumber);
+}
+
+/**
+ * The keyed hashes of every number a delivery mentions (see deliveryNumbers), which the store function looks up
+ * among the erasures.
+ */
+export async function deliveryNumberHashes(prisma: PrismaClient, delivery: Delivery): Promise<string[]> {
+  const key = await loadErasureHashKey(prisma);
+  return [...deliveryNumbers(delivery)].map((number) => hashPhoneNumber(key, number));
+}
+
+/**
+ * The hash key, read once per client: it never changes once made. The server loads it at start, so that storing a
+ * delivery stays one statement.
+ */
+export function loadErasureHashKey(prisma: PrismaClient): Promise<string> {
+  let key = hashKeys.get(prisma);
+  if (key === undefined) {
+    key = hashKey(prisma);
+    hashKeys.set(prisma, key);
+    // A failed read (the database down) is tried again next time.
+    key.catch(() => hashKeys.delete(prisma));
+  }
+  return key;
+}
+
+const hashKeys = new WeakMap<PrismaClient, Promise<string>>();
+
+async function hashKey(db: Prisma.TransactionClient): Promise<string> {
   await db.setting.createMany({ data: [{ name: HASH_KEY_SETTING, value: randomBytes(32).toString('base64url') }], skipDuplicates: true });
   const { value } = await db.setting.findUniqueOrThrow({ where: { name: HASH_KEY_SETTING } });
-  return createHmac('sha256', value).update(phoneNumber).digest('hex');
+  return value;
+}
+
+function hashPhoneNumber(key: string, phoneNumber: string): string {
+  return createHmac('sha256', key).update(phoneNumber).digest('hex');
 }

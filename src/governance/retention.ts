@@ -1,8 +1,9 @@
 /**
- * Retention: transcripts, recording URLs and structured output of attempts older than RETENTION_DAYS, and archived
- * delivery bodies older than ARCHIVE_RETENTION_DAYS (RETENTION_DAYS when unset), are deleted. Orders and attempts
- * stay, as a record that the call happened. An attempt's age counts from its end (from when it was first stored if
- * it never ended); a delivery's from its arrival.
+ * Retention: transcripts, recording URLs, structured output and unknown fields of attempts older than RETENTION_DAYS,
+ * and archived delivery bodies and errors older than ARCHIVE_RETENTION_DAYS (RETENTION_DAYS when unset), are deleted.
+ * Orders and attempts stay, as a record that the call happened. An attempt's age counts from its end (from when it
+ * was first stored if it never ended); a delivery's from its arrival. A purged attempt records when: a copy of it
+ * that ended before then, delivered again, brings nothing back (callboard_store_delivery).
  *
  * The purge runs inside the server on a schedule, in small batches of short transactions that skip rows being
  * written (so ingest never waits for it), under an advisory lock so that one instance at a time runs it.
@@ -19,6 +20,7 @@ export interface RetentionPolicy {
 export interface PurgeCounts {
   attempts: number;
   transcriptMessages: number;
+  /** Archived deliveries whose body and error were deleted. */
   deliveryBodies: number;
 }
 
@@ -49,14 +51,15 @@ export function createRetention(prisma: PrismaClient, policy: RetentionPolicy, l
           WITH batch AS (
             SELECT a.id FROM call_attempts a
             WHERE COALESCE(a.ended_at, a.first_stored_at) < ${cutoffs.attempts}
-              AND (a.recording_url IS NOT NULL OR a.structured_output IS NOT NULL
+              AND (a.recording_url IS NOT NULL OR a.structured_output IS NOT NULL OR a.extra <> '{}'
                    OR EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = a.id))
             LIMIT ${ATTEMPTS_PER_BATCH}
             FOR UPDATE SKIP LOCKED
           ), messages AS (
             DELETE FROM transcript_messages m USING batch WHERE m.call_attempt_id = batch.id RETURNING 1
           ), attempts AS (
-            UPDATE call_attempts a SET recording_url = NULL, structured_output = NULL FROM batch WHERE a.id = batch.id RETURNING 1
+            UPDATE call_attempts a SET recording_url = NULL, structured_output = NULL, extra = '{}', purged_at = now()
+            FROM batch WHERE a.id = batch.id RETURNING 1
           )
           SELECT (SELECT count(*) FROM attempts)::int AS attempts, (SELECT count(*) FROM messages)::int AS messages`;
         counts.attempts = purged?.attempts ?? 0;
@@ -66,11 +69,12 @@ export function createRetention(prisma: PrismaClient, policy: RetentionPolicy, l
         counts.deliveryBodies = await tx.$executeRaw`
           WITH batch AS (
             SELECT id FROM webhook_deliveries
-            WHERE received_at < ${cutoffs.deliveries} AND body IS NOT NULL
+            WHERE received_at < ${cutoffs.deliveries} AND (body IS NOT NULL OR error IS NOT NULL)
             LIMIT ${DELIVERIES_PER_BATCH}
             FOR UPDATE SKIP LOCKED
           )
-          UPDATE webhook_deliveries d SET body = NULL FROM batch WHERE d.id = batch.id`;
+          -- A rejection's error can quote the body (a field's value).
+          UPDATE webhook_deliveries d SET body = NULL, error = NULL FROM batch WHERE d.id = batch.id`;
       }
       return counts;
     });

@@ -11,7 +11,14 @@ import { contentHash, isJsonObject, unstorablePart, type Json } from './json.ts'
 import { parseDelivery, PayloadError, type Delivery } from './payload.ts';
 import { archivedBody, BODY_WITHHELD } from './redact.ts';
 import { withoutSecrets, type WithoutSecrets } from './secrets.ts';
-import { archiveRejection, storeDelivery, type ArchiveEntry, type DeliverySource, type StoredDelivery } from './store.ts';
+import {
+  archiveRejection,
+  ErasedNumberError,
+  storeDelivery,
+  type ArchiveEntry,
+  type DeliverySource,
+  type StoredDelivery,
+} from './store.ts';
 
 export interface RawDelivery {
   requestId: string;
@@ -25,7 +32,7 @@ export interface RawDelivery {
 
 export interface Rejection {
   httpStatus: 400 | 413 | 415 | 422;
-  code: 'unsupported_media_type' | 'malformed_body' | 'invalid_delivery' | 'body_too_large';
+  code: 'unsupported_media_type' | 'malformed_body' | 'invalid_delivery' | 'body_too_large' | 'erased_number';
   message: string;
   /** The offending field for a 422, e.g. `call.call_attempts[0].started_at`. */
   path?: string;
@@ -58,6 +65,7 @@ export function archivedHeaders(headers: Headers): Record<string, string> {
   return kept;
 }
 
+const ERASED_BODY_WITHHELD = 'body not archived: it holds erased data';
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -90,8 +98,8 @@ export async function ingest(prisma: PrismaClient, raw: RawDelivery): Promise<In
 }
 
 async function ingestInto(entry: ArchiveEntry, prisma: PrismaClient, raw: RawDelivery): Promise<IngestResult> {
-  const reject = async (rejection: Rejection): Promise<IngestResult> => {
-    const error = entry.body === null && raw.bytes.length > 0 ? `${describe(rejection)}; ${BODY_WITHHELD}` : describe(rejection);
+  const reject = async (rejection: Rejection, withheld = BODY_WITHHELD): Promise<IngestResult> => {
+    const error = entry.body === null && raw.bytes.length > 0 ? `${describe(rejection)}; ${withheld}` : describe(rejection);
     const { deliveryId } = await archiveRejection(prisma, entry, { httpStatus: rejection.httpStatus, error });
     return { kind: 'rejected', deliveryId, rejection };
   };
@@ -137,6 +145,12 @@ async function ingestInto(entry: ArchiveEntry, prisma: PrismaClient, raw: RawDel
   } catch (error) {
     // Some problems only show against stored data (an attempt id owned by another order).
     if (error instanceof PayloadError) return invalid(error);
+    if (error instanceof ErasedNumberError) {
+      // The archive must not keep what the erasure removed either.
+      entry.body = null;
+      entry.contentHash = null;
+      return reject({ httpStatus: 422, code: 'erased_number', message: error.message }, ERASED_BODY_WITHHELD);
+    }
     throw error;
   }
 }

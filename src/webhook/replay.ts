@@ -14,7 +14,11 @@ export interface UnstoredDelivery {
   id: string;
   receivedAt: Date;
   outcome: 'rejected' | 'failed';
-  error: string;
+  /**
+   * Why, without the delivery's content (a value quoted in an error can be a phone number): the rejection's code and
+   * the field at fault, or the kind of failure. The archive row's `error` says more.
+   */
+  reason: string;
 }
 
 export interface ReplaySummary {
@@ -65,11 +69,11 @@ async function replayOne(
   prisma: PrismaClient,
   delivery: { id: string; requestId: string; receivedAt: Date; body: string; headers: unknown; source: string },
 ): Promise<UnstoredDelivery | null> {
-  const unstored = (outcome: UnstoredDelivery['outcome'], error: string) => ({
+  const unstored = (outcome: UnstoredDelivery['outcome'], reason: string) => ({
     id: delivery.id,
     receivedAt: delivery.receivedAt,
     outcome,
-    error,
+    reason,
   });
   try {
     const result = await ingest(prisma, {
@@ -80,11 +84,19 @@ async function replayOne(
       source: delivery.source as DeliverySource,
       replayOf: delivery.id,
     });
-    return result.kind === 'stored' ? null : unstored('rejected', result.rejection.message);
+    if (result.kind === 'stored') return null;
+    const { code, path } = result.rejection;
+    return unstored('rejected', path ? `${code} at ${path}` : code);
   } catch (error) {
     // A delivery that still fails (a bug not fixed yet) must not stop the others; a database that cannot even
     // archive the failure is down, and replaying the rest would fail too.
-    if (error instanceof IngestFailure && error.archivedForReplay) return unstored('failed', error.message);
+    if (error instanceof IngestFailure && error.archivedForReplay) return unstored('failed', failureKind(error.cause));
     throw error;
   }
+}
+
+/** An error's name and code (`PrismaClientKnownRequestError P2002`), never its message. */
+function failureKind(error: unknown): string {
+  if (!(error instanceof Error)) return 'error';
+  return 'code' in error && typeof error.code === 'string' ? `${error.name} ${error.code}` : error.name;
 }

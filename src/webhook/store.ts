@@ -1,15 +1,19 @@
 /**
  * Stores one delivery in one transaction: its archive entry, the order, every attempt and their transcripts. The
- * transaction is one database function, callboard_store_delivery (prisma/migrations/20261127150000_store_delivery_function),
+ * transaction is one database function, callboard_store_delivery (prisma/migrations/20261202124538_erasure_forms_and_purges),
  * called in one statement: this module builds its argument from the validated records and reads its answer.
  *
  * Deliveries for the same order are serialised by a transaction-scoped advisory lock, so concurrent deliveries end
  * in the state they would reach one by one. Each record keeps the highest `versionKey` it has seen: an older
  * delivery arriving late changes nothing, and the content hash in the key makes the end state independent of
  * arrival order.
+ *
+ * A delivery for an order created before the erasure of a number it mentions is refused whole (ErasedNumberError):
+ * erased data never comes back through a replay, a sync or a late copy.
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { runStatement } from '../db/statements.ts';
+import { deliveryNumberHashes } from '../governance/erasure.ts';
 import type { CallCompletedPayload } from '../events/eventBus.ts';
 import { FINISHED_ATTEMPT_STATUSES, PayloadError, type Delivery } from './payload.ts';
 
@@ -43,9 +47,18 @@ export interface StoredDelivery {
   completed: CallCompletedPayload[];
 }
 
-/** What callboard_store_delivery returns (prisma/migrations/20261127150000_store_delivery_function). */
+/** Nothing was stored: the order was created before the erasure of a number the delivery mentions. */
+export class ErasedNumberError extends Error {
+  override name = 'ErasedNumberError';
+  constructor() {
+    super('the call was created before the erasure of a phone number it mentions, and is not stored again');
+  }
+}
+
+/** What callboard_store_delivery returns (prisma/migrations/20261202124538_erasure_forms_and_purges). */
 type StoreResult =
   | { foreignAttempt: { index: number; ownerRevoxId: string } }
+  | { erased: true }
   | {
       duplicate: boolean;
       deliveryId: string;
@@ -74,6 +87,7 @@ export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, en
     order: delivery.order,
     // `path` is for error messages only.
     attempts: delivery.attempts.map(({ path: _path, ...attempt }) => attempt),
+    numberHashes: await deliveryNumberHashes(prisma, delivery),
     archive: { ...entry, bodyBytes: entry.bodyBytes.toString() },
   });
   const [stored] = await runStatement<{ result: StoreResult }>(
@@ -81,6 +95,7 @@ export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, en
     Prisma.sql`SELECT callboard_store_delivery(${argument}::jsonb) AS result`,
   );
   const result = stored!.result;
+  if ('erased' in result) throw new ErasedNumberError();
   if ('foreignAttempt' in result) {
     const { index, ownerRevoxId } = result.foreignAttempt;
     const attempt = delivery.attempts[index]!;

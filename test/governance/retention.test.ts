@@ -1,7 +1,8 @@
 /**
- * Retention on data with backdated timestamps: transcripts, recording URLs and structured output of attempts older
- * than RETENTION_DAYS go, archived bodies older than ARCHIVE_RETENTION_DAYS go, orders and attempts stay; newer data
- * is untouched; a second run finds nothing; without a policy nothing is ever purged.
+ * Retention on data with backdated timestamps: transcripts, recording URLs, structured output and unknown fields of
+ * attempts older than RETENTION_DAYS go, archived bodies and errors older than ARCHIVE_RETENTION_DAYS go, orders and
+ * attempts stay; newer data is untouched; a second run finds nothing; a copy of a purged attempt brings nothing back;
+ * without a policy nothing is ever purged.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { orderDelivery } from '../helpers/deliveries.ts';
@@ -85,6 +86,43 @@ describe('retention', () => {
     expect(await server.purgeExpired()).toEqual({ attempts: 0, transcriptMessages: 0, deliveryBodies: 0 });
     expect((await server.deliver(old)).body.duplicate).toBe(true);
     expect(await attemptState(server, 'call_old_a')).toMatchObject({ turns: 0, recordingUrl: false });
+  });
+
+  it('purges unknown fields and archived errors too, and a later copy of a purged attempt brings nothing back', async () => {
+    const server = await startTestServer({ retentionDays: 30, archiveRetentionDays: 7 });
+    servers.push(server);
+    const prisma = server.database.prisma;
+    const old = endedDaysAgo('call_copied', 45) as any;
+    old.call_attempt.assistants_used = ['node_greeting'];
+    expect((await server.deliver(old)).status).toBe(200);
+    // A rejection whose error quotes a value of the delivery.
+    const invalid = endedDaysAgo('call_invalid', 45);
+    invalid.call.to_phone_number = '+33 6 12 34 56 78';
+    expect((await server.deliver(invalid)).status).toBe(422);
+    await prisma.$executeRaw`UPDATE webhook_deliveries SET received_at = now() - interval '45 days'`;
+
+    expect(await server.purgeExpired()).toEqual({ attempts: 1, transcriptMessages: 5, deliveryBodies: 2 });
+    const attempt = await prisma.callAttempt.findUniqueOrThrow({ where: { revoxId: 'call_copied_a' } });
+    expect(attempt.extra).toEqual({});
+    expect(attempt.purgedAt).toBeInstanceOf(Date);
+    const archived = await prisma.webhookDelivery.findMany({ select: { body: true, error: true } });
+    expect(archived).toEqual([
+      { body: null, error: null },
+      { body: null, error: null },
+    ]);
+
+    // The same delivery with one more unknown field is not a duplicate, but it ended before the purge.
+    old.call_attempt.handled_by_user = null;
+    const copy = await server.deliver(old);
+    expect(copy.status).toBe(200);
+    expect(copy.body.duplicate).toBe(false);
+    expect(await attemptState(server, 'call_copied_a')).toEqual({
+      recordingUrl: false,
+      structuredOutput: false,
+      turns: 0,
+      status: 'completed',
+    });
+    expect((await prisma.callAttempt.findUniqueOrThrow({ where: { revoxId: 'call_copied_a' } })).extra).toEqual({});
   });
 
   it('keeps everything when no retention is set', async () => {

@@ -70,10 +70,14 @@ describe('npm run erase', () => {
     const dryRun = await run('erase', ['--phone', '+33677778888', '--dry-run']);
     expect(dryRun.code, dryRun.stderr).toBe(0);
     expect(dryRun.stdout).toMatch(
-      /Dry run: would erase 1 call orders, 1 attempts, 3 transcript messages, 1 archived deliveries\. Nothing was changed\./,
+      /Dry run: would erase 1 call orders, 1 attempts, 3 transcript messages, 1 archived deliveries, 0 redacted mentions in other records\. Nothing was changed\./,
     );
     const erased = await run('erase', ['--phone', '+33677778888']);
-    expect(erased.stdout).toMatch(/Erased 1 call orders, 1 attempts, 3 transcript messages, 1 archived deliveries/);
+    expect(erased.stdout).toMatch(
+      /Erased 1 call orders, 1 attempts, 3 transcript messages, 1 archived deliveries, 0 redacted mentions in other records\./,
+    );
+    // Counts only: the number is never printed back.
+    expect(dryRun.stdout + dryRun.stderr + erased.stdout + erased.stderr).not.toContain('677778888');
     expect((await run('erase', ['--phone', '+33677778888', '--dry-run'])).stdout).toMatch(/would erase 0 call orders/);
 
     const bad = await run('erase', ['--phone', '0677778888']);

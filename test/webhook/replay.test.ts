@@ -18,8 +18,8 @@ afterAll(async () => {
   await database?.dispose();
 });
 
-/** Why the delivery with `created_at: 'not a time'` is rejected, each time it is replayed. */
-const INVALID_ERROR = 'call.created_at: must be an ISO-8601 date-time with a UTC offset (e.g. 2024-01-01T12:00:00Z), got "not a time"';
+/** Why the delivery with `created_at: 'not a time'` is rejected, each time it is replayed: where, never what. */
+const INVALID_REASON = 'invalid_delivery at call.created_at';
 
 /** Archives a delivery as the webhook would have when a bug made storing it fail. */
 async function archiveAsFailed(delivery: unknown) {
@@ -47,7 +47,7 @@ describe('replayArchived', () => {
     const failed = await archiveAsFailed(orderDelivery('call_failed_by_bug', [{ id: 'bug_a0', turns: 7 }], 0));
 
     const summary = await replayArchived(server.database.prisma, 'not-accepted');
-    const stillInvalid = { id: expect.any(String), receivedAt: expect.any(Date), outcome: 'rejected', error: INVALID_ERROR };
+    const stillInvalid = { id: expect.any(String), receivedAt: expect.any(Date), outcome: 'rejected', reason: INVALID_REASON };
     expect(summary).toEqual({ replayed: 2, stored: 1, stillRejected: 1, skipped: 0, unstored: [stillInvalid] });
     const order = await storedOrder(server, 'call_failed_by_bug');
     expect(order!.attempts[0]!.transcript).toHaveLength(7);
@@ -71,16 +71,21 @@ describe('replayArchived', () => {
     expect(await server.database.prisma.webhookDelivery.count()).toBe(3);
   });
 
-  it('runs as npm run replay against the configured database', async () => {
+  it('runs as npm run replay against the configured database, and prints no phone number', async () => {
     await archiveAsFailed(orderDelivery('call_replayed_by_cli', [{ id: 'cli_a0' }], 0));
     const invalid = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { outcome: 'rejected' } });
+    const badNumber = orderDelivery('call_bad_number', [{ id: 'bad_number_a0' }], 0);
+    badNumber.call.to_phone_number = '+33 6 12 34 56 78';
+    expect((await server.deliver(badNumber)).status).toBe(422);
+    const withNumber = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { callRevoxId: 'call_bad_number' } });
     // The embedded database admits one process at a time: stop the server, as the README says.
     await server.stop();
     const env = { ...process.env, DATA_DIR: database.dataDir, ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}) };
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/replay.ts'], { env });
     expect(stdout).toBe(
-      'Replayed 2 deliveries: 1 stored, 1 still rejected.\n' +
-        `  rejected ${invalid.id} (received ${invalid.receivedAt.toISOString()}): ${INVALID_ERROR}\n`,
+      'Replayed 3 deliveries: 1 stored, 2 still rejected.\n' +
+        `  rejected ${invalid.id} (received ${invalid.receivedAt.toISOString()}): ${INVALID_REASON}\n` +
+        `  rejected ${withNumber.id} (received ${withNumber.receivedAt.toISOString()}): invalid_delivery at call.to_phone_number\n`,
     );
 
     const usage = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/replay.ts', '--bogus'], { env }).catch(

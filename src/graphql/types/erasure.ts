@@ -12,6 +12,9 @@ const EraseCallsResult = builder.objectRef<ErasureResult>('EraseCallsResult').im
     callAttempts: t.exposeInt('callAttempts'),
     transcriptMessages: t.exposeInt('transcriptMessages'),
     webhookDeliveries: t.exposeInt('webhookDeliveries', { description: 'Archived deliveries that mentioned the number.' }),
+    redactedRecords: t.exposeInt('redactedRecords', {
+      description: "Other people's orders and attempts, and sync runs, where a mention of the number was replaced by [erased].",
+    }),
   }),
 });
 
@@ -26,6 +29,7 @@ builder.prismaObject('Erasure', {
     callAttempts: t.exposeInt('callAttempts'),
     transcriptMessages: t.exposeInt('transcriptMessages'),
     webhookDeliveries: t.exposeInt('webhookDeliveries'),
+    redactedRecords: t.exposeInt('redactedRecords'),
   }),
 });
 
@@ -43,7 +47,7 @@ builder.mutationField('eraseCalls', (t) =>
     type: EraseCallsResult,
     authScopes: { admin: true },
     description:
-      'Removes every order involving the number (from, to, an attempt, metadata), their attempts and transcripts, and archived deliveries mentioning it, in one transaction, and records an audit row. A delivery that arrives later is stored again.',
+      "Removes every order involving the number (from, to, an attempt's number) with its attempts and transcripts, and archived deliveries mentioning it in any written form; replaces its mentions in other people's records by [erased]; in one transaction, with an audit row that also refuses any later delivery for an order created before the erasure. A new call to the number is stored.",
     args: {
       phoneNumber: t.arg.string({ required: true, description: 'E.164, e.g. +33612345678.' }),
       dryRun: t.arg.boolean({ required: false, defaultValue: false, description: 'Count only; nothing is removed or audited.' }),
