@@ -67,6 +67,19 @@ export function unstorablePart(value: Json, maxDepth: number = MAX_JSON_DEPTH): 
   }
 }
 
+/**
+ * JSON.parse that says only where parsing stopped when it fails: V8's own message can quote the text, which may hold
+ * a secret or a phone number.
+ */
+export function parseJson(text: string): { ok: true; value: Json } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) as Json };
+  } catch (error) {
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    return { ok: false, error: position ? `invalid JSON at position ${position}` : 'invalid or incomplete JSON' };
+  }
+}
+
 /** JSON with object keys sorted, so equal content always serialises to the same text. Recursive: check the depth
  * of untrusted values first (`unstorablePart`). */
 export function canonicalJson(value: Json): string {
