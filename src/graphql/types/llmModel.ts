@@ -50,7 +50,11 @@ const VARIANTS = {
 
 export const LlmModel = builder.unionType('LlmModel', {
   types: [DedicatedInstanceLlm, OpenRouterLlm, CustomLlm, RealtimeLlm, OtherLlm],
-  resolveType: (model) => VARIANTS[text(model, 'type') as keyof typeof VARIANTS] ?? OtherLlm,
+  resolveType: (model) => {
+    const type = text(model, 'type');
+    // Own properties only: a stored `type` of "constructor" or "toString" is another unknown type, not Object's.
+    return type !== null && Object.hasOwn(VARIANTS, type) ? VARIANTS[type as keyof typeof VARIANTS] : OtherLlm;
+  },
 });
 
 // Every variant says which type Revox sent and carries the whole object (without any secret) for the curious.
