@@ -21,7 +21,7 @@ it('removes nested credentials from a stored llm_model when serving it', async (
     data: {
       llmModel: {
         type: 'custom',
-        api_url: 'https://llm.example.com',
+        api_url: 'https://svc:pw-old-row@llm.example.com/?key=key-old-row',
         credentials: { api_key: 'sk-old-row' },
         Client_Secret: 'cs-old-row',
         nested: [{ password: 'pw-old-row', kept: 1 }],
@@ -30,7 +30,8 @@ it('removes nested credentials from a stored llm_model when serving it', async (
   });
   const { body } = await server.graphql(`{ callOrder(revoxId: "${delivery.call.id}") { llmModel { ... on CustomLlm { apiUrl raw } } } }`);
   const raw = body.data.callOrder.llmModel.raw;
-  expect(raw).toEqual({ type: 'custom', api_url: 'https://llm.example.com', nested: [{ kept: 1 }] });
+  expect(raw).toEqual({ type: 'custom', api_url: 'https://llm.example.com/', nested: [{ kept: 1 }] });
+  expect(body.data.callOrder.llmModel.apiUrl).toBe('https://llm.example.com/');
   expect(JSON.stringify(body)).not.toMatch(/old-row/);
 });
 
