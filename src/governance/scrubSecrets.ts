@@ -1,16 +1,17 @@
 /**
- * Rows stored before secret removal covered every depth (an llm_model's nested `credentials`, a second copy of a
- * duplicated key in an archived body) may still hold third parties' secrets. This rewrites them once per database,
- * with the same functions ingest uses today, and records that it ran in `settings`. It runs in the background at
- * start; running it twice (two instances starting together) does no harm.
+ * Rows stored under older secret-removal rules (secrets.ts, `SECRET_RULES_VERSION`) may still hold third parties'
+ * secrets: in an order's llm_model, in the assistant a REST call keeps in `extra`, and in archived bodies. This
+ * rewrites them with the rules ingest uses today, once per database and rules version, and records that it ran in
+ * `settings`. It runs in the background at start; running it twice (two instances starting together) does no harm.
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
-import type { Json } from '../webhook/json.ts';
+import type { Json, JsonObject } from '../webhook/json.ts';
 import { unstorablePart } from '../webhook/json.ts';
 import { archivedBody, BODY_WITHHELD } from '../webhook/redact.ts';
-import { withoutSecretNames, withoutSecrets } from '../webhook/secrets.ts';
+import { SECRET_RULES_VERSION, withoutSecrets } from '../webhook/secrets.ts';
 
-const DONE_SETTING = 'stored_secrets_scrubbed_v1';
+/** A new rules version has a marker of its own, so the rows are scrubbed again under it. */
+export const DONE_SETTING = `stored_secrets_scrubbed_v${SECRET_RULES_VERSION}`;
 const BATCH = 200;
 
 export interface ScrubCounts {
@@ -26,17 +27,17 @@ export async function scrubStoredSecrets(prisma: PrismaClient): Promise<ScrubCou
   await inBatches(
     (after) =>
       prisma.callOrder.findMany({
-        where: { llmModel: { not: Prisma.DbNull }, ...(after ? { id: { gt: after } } : {}) },
-        select: { id: true, llmModel: true },
+        where: after ? { id: { gt: after } } : {},
+        select: { id: true, llmModel: true, extra: true },
         orderBy: { id: 'asc' },
         take: BATCH,
       }),
     async (order) => {
-      const cleaned = withoutSecretNames(order.llmModel as Json);
-      if (JSON.stringify(cleaned) === JSON.stringify(order.llmModel)) return;
+      const cleaned = orderWithoutSecrets(order.llmModel as Json | null, order.extra as JsonObject);
+      if (JSON.stringify(cleaned) === JSON.stringify({ llmModel: order.llmModel, extra: order.extra })) return;
       await prisma.callOrder.update({
         where: { id: order.id },
-        data: { llmModel: cleaned as Prisma.InputJsonValue },
+        data: { llmModel: cleaned.llmModel === null ? Prisma.DbNull : (cleaned.llmModel as Prisma.InputJsonValue), extra: cleaned.extra },
         select: { id: true },
       });
       counts.callOrders += 1;
@@ -75,6 +76,16 @@ async function inBatches<Row extends { id: string }>(
     if (rows.length < BATCH) return;
     after = rows.at(-1)!.id;
   }
+}
+
+/**
+ * A stored order's llm_model and extra fields (where a REST call's assistant is) as ingest would store them today:
+ * put back in the delivery's shape, so that the one definition of where secrets live applies.
+ */
+function orderWithoutSecrets(llmModel: Json | null, extra: JsonObject): { llmModel: Json | null; extra: JsonObject } {
+  const { value } = withoutSecrets({ call: { ...extra, llm_model: llmModel } });
+  const { llm_model: cleanedModel = null, ...cleanedExtra } = (value as { call: JsonObject }).call;
+  return { llmModel: cleanedModel, extra: cleanedExtra };
 }
 
 /** What ingest would archive of this text today. */

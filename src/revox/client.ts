@@ -2,12 +2,14 @@
  * Reads calls from Revox's REST API (docs/revox-sync.md): `retrieve` (GET /call/{id}) and `search` (paged, newest
  * first). Every path is configurable, because Revox's documentation confirms only some of them.
  *
- * Each request has a timeout and is retried with exponential back-off on connection errors, timeouts, 408, 409, 429
- * and 5xx, as Revox's own SDKs do, waiting what `Retry-After` asks (up to a cap). Errors name their cause; none
- * carries the API key, which travels only in the Authorization header.
+ * Each request has a timeout that covers the whole exchange, headers and body, and is retried with exponential
+ * back-off on connection errors, timeouts, 408, 409, 429 and 5xx, as Revox's own SDKs do, waiting what `Retry-After`
+ * asks (up to a cap). An answer is read up to `MAX_ANSWER_BYTES`, and a redirect is followed only within Revox's
+ * origin. Errors name their cause with positions and lengths, never the answer's content (calls hold phone numbers),
+ * nor the API key, which travels only in the Authorization header.
  */
 import type { Config } from '../config.ts';
-import { isJsonObject, type JsonObject } from '../webhook/json.ts';
+import { isJsonObject, parseJson, type JsonObject } from '../webhook/json.ts';
 
 export interface RevoxClientOptions {
   apiKey: string;
@@ -78,8 +80,22 @@ export class RevoxResponseError extends RevoxError {
 }
 
 const RETRIED_STATUSES = new Set([408, 409, 429]);
-/** How much of an unexpected answer an error quotes. */
-const QUOTED_BODY_LENGTH = 200;
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+/** Redirects followed (within the origin) before the request is given up. */
+const MAX_REDIRECTS = 5;
+
+/**
+ * The largest answer read. A call with a long transcript is tens of KiB, a search page of 100 such calls a few MiB;
+ * an answer that goes on past this is cut off, so that a broken or hostile server cannot exhaust memory.
+ */
+export const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
+/** What Revox answered: its status and its body, read whole (within the cap and the timeout). */
+interface Answer {
+  status: number;
+  headers: Headers;
+  text: string;
+}
 
 /** The client the configuration describes. */
 export function revoxClientFromConfig(config: Config, apiKey: string): RevoxClient {
@@ -97,13 +113,58 @@ export function createRevoxClient(options: RevoxClientOptions): RevoxClient {
   const retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
 
   async function request(method: 'GET' | 'POST', path: string, query: URLSearchParams | null, body: unknown, signal?: AbortSignal) {
-    const url = `${options.baseUrl}${path}${query ? `?${query}` : ''}`;
+    const url = new URL(`${options.baseUrl}${path}${query ? `?${query}` : ''}`);
     const what = `${method} ${path}`;
     let problem = '';
     for (let attempt = 0; ; attempt += 1) {
-      let response: Response;
+      let answer: Answer;
       try {
-        response = await fetch(url, {
+        answer = await exchange(url, method, body === undefined ? undefined : JSON.stringify(body), what, signal);
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        // An answer too large or a redirect elsewhere would be the same on every try.
+        if (error instanceof RevoxError) throw error;
+        problem = connectionProblem(error, options.timeoutMs);
+        if (attempt >= retry.maxRetries) break;
+        await sleep(backOff(retry, attempt), signal);
+        continue;
+      }
+      const { status } = answer;
+      if (status >= 200 && status < 300) return parseJsonAnswer(answer.text, what);
+      if (status === 401 || status === 403) {
+        throw new RevoxAuthError(
+          `Revox refused the API key (HTTP ${status} to ${what}): check REVOX_API_KEY` +
+            (status === 403 ? ', and that the key may read calls' : ''),
+          status,
+        );
+      }
+      if (status === 404) throw new RevoxNotFoundError(`HTTP 404 to ${what}`, 404);
+      if (!RETRIED_STATUSES.has(status) && status < 500) {
+        throw new RevoxResponseError(
+          `Revox answered HTTP ${status} to ${what} (${Buffer.byteLength(answer.text)} bytes, not quoted: they may hold personal data)`,
+          status,
+        );
+      }
+      problem = `HTTP ${status}`;
+      if (attempt >= retry.maxRetries) break;
+      await sleep(retryAfterMs(answer.headers.get('retry-after'), retry) ?? backOff(retry, attempt), signal);
+    }
+    throw new RevoxUnavailableError(`Revox did not answer ${what} after ${retry.maxRetries + 1} tries (last: ${problem})`);
+  }
+
+  /**
+   * One try: the request, its redirects within the origin, and the whole answer, within `timeoutMs`. The deadline is
+   * a timer of its own rather than `AbortSignal.any` with the caller's signal, which on Node 20 can fail to fire.
+   */
+  async function exchange(url: URL, method: 'GET' | 'POST', body: string | undefined, what: string, signal?: AbortSignal): Promise<Answer> {
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new DOMException('REVOX_TIMEOUT', 'TimeoutError')), options.timeoutMs);
+    const onAbort = () => deadline.abort(signal!.reason);
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for (let redirects = 0; ; redirects += 1) {
+        const response = await fetch(url, {
           method,
           headers: {
             authorization: `Bearer ${options.apiKey}`,
@@ -111,34 +172,33 @@ export function createRevoxClient(options: RevoxClientOptions): RevoxClient {
             'user-agent': 'callboard-revox-sync',
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           },
-          body: body === undefined ? undefined : JSON.stringify(body),
-          signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(options.timeoutMs)]) : AbortSignal.timeout(options.timeoutMs),
+          body,
+          redirect: 'manual',
+          signal: deadline.signal,
         });
-      } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        problem = connectionProblem(error, options.timeoutMs);
-        if (attempt >= retry.maxRetries) break;
-        await sleep(backOff(retry, attempt), signal);
-        continue;
+        if (!REDIRECT_STATUSES.has(response.status)) {
+          return { status: response.status, headers: response.headers, text: await readAnswer(response, what) };
+        }
+        await response.body?.cancel();
+        const target = redirectTarget(url, response.headers.get('location'));
+        const refused = (why: string) =>
+          new RevoxResponseError(
+            `Revox answered HTTP ${response.status} to ${what}, a redirect ${why}: not followed (check REVOX_BASE_URL)`,
+            response.status,
+          );
+        if (target?.origin !== url.origin) throw refused(`to ${target?.origin ?? 'nowhere'}, another origin`);
+        if (redirects >= MAX_REDIRECTS) throw refused(`after ${MAX_REDIRECTS} others`);
+        // As browsers do: a 303, and a 301 or 302 to a POST, become a GET without a body.
+        if (response.status === 303 || (method === 'POST' && response.status < 307)) {
+          method = 'GET';
+          body = undefined;
+        }
+        url = target;
       }
-      if (response.ok) return parseJsonAnswer(await response.text(), what);
-      const excerpt = (await response.text().catch(() => '')).slice(0, QUOTED_BODY_LENGTH);
-      if (response.status === 401 || response.status === 403) {
-        throw new RevoxAuthError(
-          `Revox refused the API key (HTTP ${response.status} to ${what}): check REVOX_API_KEY` +
-            (response.status === 403 ? ', and that the key may read calls' : ''),
-          response.status,
-        );
-      }
-      if (response.status === 404) throw new RevoxNotFoundError(`HTTP 404 to ${what}`, 404);
-      if (!RETRIED_STATUSES.has(response.status) && response.status < 500) {
-        throw new RevoxResponseError(`Revox answered HTTP ${response.status} to ${what}${excerpt ? `: ${excerpt}` : ''}`, response.status);
-      }
-      problem = `HTTP ${response.status}`;
-      if (attempt >= retry.maxRetries) break;
-      await sleep(retryAfterMs(response.headers.get('retry-after'), retry) ?? backOff(retry, attempt), signal);
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
-    throw new RevoxUnavailableError(`Revox did not answer ${what} after ${retry.maxRetries + 1} tries (last: ${problem})`);
   }
 
   return {
@@ -159,6 +219,8 @@ export function createRevoxClient(options: RevoxClientOptions): RevoxClient {
       if (!isJsonObject(answer) || !isJsonObject(answer.call)) {
         throw new RevoxResponseError(`Revox's answer to GET ${path} has no "call" object`);
       }
+      // Stored under the id it carries, another call would be taken for this one's news.
+      if (answer.call.id !== id) throw new RevoxResponseError(`Revox's answer to GET ${path} is another call, not "${id}"`);
       return answer.call;
     },
 
@@ -204,16 +266,49 @@ const NO_FILTERS = {
   from_phone_numbers: [],
 } as const;
 
-function parseJsonAnswer(text: string, what: string): unknown {
+/** The body, counted as it streams in and cut off past `MAX_ANSWER_BYTES` (one announced larger is not read). */
+async function readAnswer(response: Response, what: string): Promise<string> {
+  const tooLarge = (length: string) =>
+    new RevoxResponseError(`Revox's answer to ${what} is larger than the ${MAX_ANSWER_BYTES} bytes read of an answer (${length})`);
+  const announced = Number(response.headers.get('content-length') ?? 0);
+  if (announced > MAX_ANSWER_BYTES) {
+    await response.body?.cancel();
+    throw tooLarge(`Content-Length ${announced}`);
+  }
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    length += read.value.byteLength;
+    if (length > MAX_ANSWER_BYTES) {
+      // Cancelling closes the connection: nothing more is received.
+      await reader.cancel().catch(() => {});
+      throw tooLarge(`${length} bytes seen`);
+    }
+    chunks.push(read.value);
+  }
+  return Buffer.concat(chunks, length).toString('utf8');
+}
+
+/** Where a redirect points, resolved against the URL asked; null when it points nowhere readable. */
+function redirectTarget(from: URL, location: string | null): URL | null {
+  if (location === null) return null;
   try {
-    return JSON.parse(text);
+    return new URL(location, from);
   } catch {
-    throw new RevoxResponseError(`Revox's answer to ${what} is not JSON: ${text.slice(0, QUOTED_BODY_LENGTH)}`);
+    return null;
   }
 }
 
+function parseJsonAnswer(text: string, what: string): unknown {
+  const parsed = parseJson(text);
+  if (!parsed.ok) throw new RevoxResponseError(`Revox's answer to ${what} is not JSON (${parsed.error}, ${Buffer.byteLength(text)} bytes)`);
+  return parsed.value;
+}
+
 function connectionProblem(error: unknown, timeoutMs: number): string {
-  if (error instanceof DOMException && error.name === 'TimeoutError') return `no answer within ${timeoutMs} ms (REVOX_TIMEOUT)`;
+  if (error instanceof DOMException && error.name === 'TimeoutError') return `no complete answer within ${timeoutMs} ms (REVOX_TIMEOUT)`;
   const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
   const code = cause && typeof cause === 'object' && 'code' in cause ? String(cause.code) : '';
   return `connection failed${code ? ` (${code})` : cause instanceof Error ? ` (${cause.message})` : ''}`;

@@ -7,7 +7,7 @@
  */
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError } from '../log.ts';
-import { contentHash, isJsonObject, unstorablePart, type Json } from './json.ts';
+import { contentHash, isJsonObject, parseJson, unstorablePart } from './json.ts';
 import { parseDelivery, PayloadError, type Delivery } from './payload.ts';
 import { archivedBody, BODY_WITHHELD } from './redact.ts';
 import { withoutSecrets, type WithoutSecrets } from './secrets.ts';
@@ -152,16 +152,6 @@ async function ingestInto(entry: ArchiveEntry, prisma: PrismaClient, raw: RawDel
       return reject({ httpStatus: 422, code: 'erased_number', message: error.message }, ERASED_BODY_WITHHELD);
     }
     throw error;
-  }
-}
-
-function parseJson(text: string): { ok: true; value: Json } | { ok: false; error: string } {
-  try {
-    return { ok: true, value: JSON.parse(text) as Json };
-  } catch (error) {
-    // V8's message can quote part of the body, which may hold a secret: keep only where parsing stopped.
-    const position = /position (\d+)/.exec((error as Error).message)?.[1];
-    return { ok: false, error: position ? `invalid JSON at position ${position}` : 'invalid or incomplete JSON' };
   }
 }
 

@@ -25,9 +25,10 @@ export interface UnstorableJson {
 }
 
 /**
- * The first part of `value` that nests arrays and objects deeper than `maxDepth`, or else the first string or key
- * holding U+0000 (which PostgreSQL's text and jsonb cannot hold); null when there is none. Iterative, so it is safe
- * on any depth, and it runs before anything recursive.
+ * The first part of `value` that nests arrays and objects deeper than `maxDepth`, or else the first scalar or key
+ * that cannot be stored as received: one holding U+0000 (which PostgreSQL's text and jsonb cannot hold), or a number
+ * beyond a double's range (JSON.parse reads `1e400` as Infinity, which would be stored as null); null when there is
+ * none. Iterative, so it is safe on any depth, and it runs before anything recursive.
  */
 export function unstorablePart(value: Json, maxDepth: number = MAX_JSON_DEPTH): UnstorableJson | null {
   interface Node {
@@ -36,11 +37,16 @@ export function unstorablePart(value: Json, maxDepth: number = MAX_JSON_DEPTH): 
     parent: Node | null;
     key: string | number | null;
   }
-  const holdsNul = (key: string | number | null, value: Json) =>
-    (typeof key === 'string' && key.includes('\0')) || (typeof value === 'string' && value.includes('\0'));
+  const scalarProblem = (key: string | number | null, value: Json) =>
+    (typeof key === 'string' && key.includes('\0')) || (typeof value === 'string' && value.includes('\0'))
+      ? 'must not contain the NUL character (U+0000)'
+      : typeof value === 'number' && !Number.isFinite(value)
+        ? `must be a number from -${Number.MAX_VALUE} to ${Number.MAX_VALUE}`
+        : null;
   const root: Node = { value, depth: 1, parent: null, key: null };
-  // The first NUL found is reported only once the whole value is known to be shallow enough.
-  let nulAt: Node | null = holdsNul(null, value) ? root : null;
+  // The first such scalar is reported only once the whole value is known to be shallow enough.
+  const rootProblem = scalarProblem(null, value);
+  let scalar: { node: Node; problem: string } | null = rootProblem ? { node: root, problem: rootProblem } : null;
   const pending: Node[] = [root];
   for (let node = pending.pop(); node; node = pending.pop()) {
     if (typeof node.value !== 'object' || node.value === null) continue;
@@ -50,11 +56,12 @@ export function unstorablePart(value: Json, maxDepth: number = MAX_JSON_DEPTH): 
     const children: [string | number, Json][] = Array.isArray(node.value) ? [...node.value.entries()] : Object.entries(node.value);
     for (const [key, child] of children) {
       const childNode = { value: child, depth: node.depth + 1, parent: node, key };
-      if (nulAt === null && holdsNul(key, child)) nulAt = childNode;
+      const problem = scalar === null ? scalarProblem(key, child) : null;
+      if (problem) scalar = { node: childNode, problem };
       if (typeof child === 'object' && child !== null) pending.push(childNode);
     }
   }
-  return nulAt && { path: pathOf(nulAt), problem: 'must not contain the NUL character (U+0000)', walkable: true };
+  return scalar && { path: pathOf(scalar.node), problem: scalar.problem, walkable: true };
 
   function pathOf(node: Node): string {
     const segments: string[] = [];
@@ -64,6 +71,19 @@ export function unstorablePart(value: Json, maxDepth: number = MAX_JSON_DEPTH): 
     }
     const path = segments.reverse().join('').replace(/^\./, '') || '$';
     return path.length > LONGEST_REPORTED_PATH ? `${path.slice(0, LONGEST_REPORTED_PATH - 3)}...` : path;
+  }
+}
+
+/**
+ * JSON.parse that says only where parsing stopped when it fails: V8's own message can quote the text, which may hold
+ * a secret or a phone number.
+ */
+export function parseJson(text: string): { ok: true; value: Json } | { ok: false; error: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) as Json };
+  } catch (error) {
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    return { ok: false, error: position ? `invalid JSON at position ${position}` : 'invalid or incomplete JSON' };
   }
 }
 

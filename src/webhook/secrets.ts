@@ -19,10 +19,16 @@ export const SECRET_BEARING_SUBTREES: readonly (readonly string[])[] = [
 ];
 
 /**
+ * The version of the rules below. Bump it with any change to them: rows stored under older rules are then scrubbed
+ * again at the next start (governance/scrubSecrets.ts).
+ */
+export const SECRET_RULES_VERSION = 2;
+
+/**
  * A key is secret-named when its normalised form (NFKC, lower case, letters and digits only, so `API-KEY`,
  * `ApiKey` and `api.key` all read `apikey`) ends with one of these: `api_key`, `x-api-key`, `client_secret`,
- * `access_token`, `db_password`, `credentials`... Suffixes rather than exact names because providers prefix them;
- * `max_tokens` does not match (it ends with `tokens`).
+ * `access_token`, `db_password`, `credentials`, `basic_auth`, `X-Custom-Auth`... Suffixes rather than exact names
+ * because providers prefix them; `max_tokens` does not match (it ends with `tokens`).
  */
 const SECRET_NAME_SUFFIXES = [
   'apikey',
@@ -34,16 +40,28 @@ const SECRET_NAME_SUFFIXES = [
   'password',
   'passwd',
   'authorization',
+  'auth',
+  'bearer',
   'credential',
   'credentials',
+  'signature',
 ];
 
+/**
+ * Last words that make a name secret (words split at separators and lower-to-upper case changes): `openai_key`,
+ * `OpenAiKey`, `api_keys`, a URL's `?key=` or `&sig=`; as whole words, so `monkey` and `hotkey` stay.
+ */
+const SECRET_LAST_WORDS = new Set(['key', 'keys', 'sig']);
+
 export function isSecretName(key: string): boolean {
-  const normalised = key
-    .normalize('NFKC')
+  const text = key.normalize('NFKC');
+  const normalised = text.toLowerCase().replace(/[^a-z0-9]/g, '');
+  if (SECRET_NAME_SUFFIXES.some((suffix) => normalised.endsWith(suffix))) return true;
+  const words = text
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
     .toLowerCase()
-    .replace(/[^a-z0-9]/g, '');
-  return SECRET_NAME_SUFFIXES.some((suffix) => normalised.endsWith(suffix));
+    .split(/[^a-z0-9]+/);
+  return SECRET_LAST_WORDS.has(words.filter(Boolean).at(-1) ?? '');
 }
 
 /** A delivery's JSON with every secret-named key removed from its secret-bearing subtrees. */
@@ -68,21 +86,34 @@ function replaceAt(value: Json, path: readonly string[], replace: (subtree: Json
   return { ...value, [key]: replaceAt(value[key], rest, replace) };
 }
 
-/** `value` without any secret-named key, at any depth. */
+/** The keys that name the header or setting a `value` belongs to: `{"name": "Authorization", "value": "Bearer ..."}`. */
+const PAIR_NAME_KEYS = ['name', 'key', 'header'];
+
+/**
+ * `value` without any secret-named key, nor the `value` of a pair that names a secret, at any depth; URLs lose their
+ * user info and secret-named query parameters.
+ */
 export function withoutSecretNames(value: Json): Json {
   if (Array.isArray(value)) return value.map(withoutSecretNames);
-  if (typeof value === 'string') return withoutSecretQueryParameters(value);
+  if (typeof value === 'string') return withoutUrlCredentials(value);
   if (!isJsonObject(value)) return value;
+  const namesSecret = PAIR_NAME_KEYS.some((key) => typeof value[key] === 'string' && isSecretName(value[key]));
   const kept: JsonObject = {};
   for (const [key, child] of Object.entries(value)) {
-    if (!isSecretName(key)) kept[key] = withoutSecretNames(child);
+    if (!isSecretName(key) && !(namesSecret && key === 'value')) kept[key] = withoutSecretNames(child);
   }
   return kept;
 }
 
-/** A URL whose query string has secret-named parameters (`?token=...`, `&api_key=...`) loses them; other text is kept. */
-function withoutSecretQueryParameters(text: string): string {
-  if (!/^https?:\/\//i.test(text) || !text.includes('?')) return text;
+/** Any scheme with an authority: `https://`, `wss://`, `postgres://`... */
+const URL_START = /^[a-z][a-z0-9+.-]*:\/\//i;
+
+/**
+ * A URL without its user info (`https://user:password@host`) and secret-named query parameters (`?token=...`,
+ * `&key=...`, `&sig=...`); other text is kept.
+ */
+function withoutUrlCredentials(text: string): string {
+  if (!URL_START.test(text) || !/[?@]/.test(text)) return text;
   let url: URL;
   try {
     url = new URL(text);
@@ -90,33 +121,39 @@ function withoutSecretQueryParameters(text: string): string {
     return text;
   }
   const secretNames = [...url.searchParams.keys()].filter(isSecretName);
-  if (secretNames.length === 0) return text;
+  if (secretNames.length === 0 && url.username === '' && url.password === '') return text;
   for (const name of secretNames) url.searchParams.delete(name);
+  url.username = '';
+  url.password = '';
   return url.toString();
 }
 
 const UNICODE_ESCAPE = /\\u([0-9a-fA-F]{4})/g;
-/** Where a secret-named key may end in text: the last word of every suffix, then at most a few quotes, backslashes
- * or spaces before a colon, or an `=` (a URL's query parameter). Literal alternatives keep the scan linear, whatever
- * the text. */
-const SECRET_KEY_ENDING = /(?:key|secret|token|password|passwd|authorization|credentials?)[^a-z0-9:=]{0,8}[:=]/g;
-/** How much text before such an ending is read as the key, enough for `"OPENAI-Client_API-Key"`. */
-const KEY_WINDOW = 48;
+/**
+ * Where a secret name may end in text: the last word of every suffix and last word above, then either at most a few
+ * quotes, backslashes or spaces before a colon or an `=` (a key, a URL's query parameter), or a closing quote before
+ * a comma or a brace (a pair's name: `"name": "Authorization",`). Literal alternatives keep the scan linear, whatever
+ * the text.
+ */
+const SECRET_NAME_ENDING =
+  /(?:keys?|sig|signature|secret|token|password|passwd|authorization|auth|bearer|credentials?)(?:[^a-z0-9:=]{0,8}[:=]|\\?["']\s{0,8}[,}])/gi;
+/** How much text before such an ending is read as the name, enough for `"OPENAI-Client_API-Key"`. */
+const NAME_WINDOW = 48;
+/** A URL's user info: `://user:password@`, its slashes possibly escaped; from the `://`, so that the scan is linear. */
+const URL_USER_INFO = /:(?:\\?\/){2}[^\s"'\\/?#@]*@/;
 
 /**
- * Whether `text` may hold a secret-named key anywhere, written however: double-, single- or unquoted, in a string
- * (`\"token\":`), with `\uXXXX` escapes (decoded first), or as a URL's query parameter (`?token=`). Deliberately
- * loose: a transcript line "my token: 1234" counts too. A false alarm only costs the archive its byte-for-byte copy;
- * a miss would archive a secret.
+ * Whether `text` may hold a secret that `withoutSecretNames` removes, written however: a secret-named key double-,
+ * single- or unquoted, in a string (`\"token\":`), with `\uXXXX` escapes (decoded first), as a URL's query parameter
+ * (`?token=`) or as a pair's name; or a URL's user info. Deliberately loose: a transcript line "my token: 1234"
+ * counts too. A false alarm only costs the archive its byte-for-byte copy; a miss would archive a secret.
  */
 export function mayHoldSecretName(text: string): boolean {
-  const decoded = text
-    .replace(UNICODE_ESCAPE, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16)))
-    .normalize('NFKC')
-    .toLowerCase();
-  for (const ending of decoded.matchAll(SECRET_KEY_ENDING)) {
+  const decoded = text.replace(UNICODE_ESCAPE, (_escape, hex: string) => String.fromCharCode(parseInt(hex, 16))).normalize('NFKC');
+  if (URL_USER_INFO.test(decoded)) return true;
+  for (const ending of decoded.matchAll(SECRET_NAME_ENDING)) {
     const end = ending.index + ending[0].length - 1;
-    if (isSecretName(decoded.slice(Math.max(0, end - KEY_WINDOW), end))) return true;
+    if (isSecretName(decoded.slice(Math.max(0, end - NAME_WINDOW), end))) return true;
   }
   return false;
 }

@@ -90,7 +90,7 @@ describe('npm run sync', () => {
   it('imports since a date with JSON lines of progress, names what failed with exit code 1, and the calls are served', async () => {
     const broken = restCall('call_cli_broken', [{ id: 'att_cli_broken' }], 0, { createdAt: new Date(Date.UTC(2026, 9, 19, 12)) });
     broken.created_at = '2026-10-19T12:00:00+02:00';
-    broken.calls_count = -1;
+    broken.to_phone_number = '0612345678';
     revox.put(broken);
     // Created on October 1st at midnight, call_cli_19 is the oldest imported; call_cli_20 is older, on page 2.
     // On PostgreSQL it runs next to a running server; the embedded database needs the server stopped.
@@ -109,8 +109,13 @@ describe('npm run sync', () => {
     expect(lines[0]).toMatchObject({ totalCount: 31, seen: 10, stored: 9, unchanged: 0, failed: 1, callsPerSecond: expect.any(Number) });
     expect(lines.at(-1)).toMatchObject({ event: 'sync.finished', status: 'completed', seen: 21, stored: 20, failed: 1 });
     expect(lines.at(-1).failures).toEqual([
-      { revoxId: 'call_cli_broken', error: 'invalid_delivery: call.calls_count: must be a whole number from 0 to 999999' },
+      {
+        revoxId: 'call_cli_broken',
+        error: 'invalid_delivery: call.to_phone_number: must be an E.164 phone number such as +14155550123, got 10 characters',
+      },
     ]);
+    // The number is named nowhere, not even the wrong one.
+    expect(run.stdout + run.stderr).not.toContain('0612345678');
     expect(run.code).toBe(1);
 
     server ??= await startTestServer({}, database);

@@ -4,13 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createRevoxClient,
+  MAX_ANSWER_BYTES,
   RevoxAuthError,
   RevoxNotFoundError,
   RevoxResponseError,
   RevoxUnavailableError,
   type RevoxClientOptions,
 } from '../../src/revox/client.ts';
-import { FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
+import { waitFor } from '../helpers/subscriptions.ts';
+import { BROKEN_BODY_START, FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
 
 let revox: FakeRevox;
 beforeAll(async () => {
@@ -100,7 +102,7 @@ describe('retries', () => {
       .retrieveCall('call_client_1')
       .catch((e: unknown) => e);
     expect((slow as Error).message).toBe(
-      'Revox did not answer GET /call/call_client_1 after 2 tries (last: no answer within 200 ms (REVOX_TIMEOUT))',
+      'Revox did not answer GET /call/call_client_1 after 2 tries (last: no complete answer within 200 ms (REVOX_TIMEOUT))',
     );
   });
 
@@ -152,13 +154,131 @@ describe('errors that need a person', () => {
     expect((error as Error).message).toMatch(/Revox has no POST \/calls\/find \(HTTP 404\).*set REVOX_SEARCH_PATH and REVOX_SEARCH_METHOD/);
   });
 
-  it('another 4xx is not retried and quotes the answer', async () => {
+  it('another 4xx is not retried, and its answer is measured, not quoted', async () => {
     revox.faults.push({ status: 422 });
     const error = await client()
       .searchCalls(0, 10)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RevoxResponseError);
-    expect((error as Error).message).toBe('Revox answered HTTP 422 to POST /call/search: {"error":"fault 422"}');
+    expect((error as Error).message).toBe(
+      'Revox answered HTTP 422 to POST /call/search (21 bytes, not quoted: they may hold personal data)',
+    );
     expect(revox.requests).toHaveLength(1);
+  });
+});
+
+describe('a broken or hostile Revox', () => {
+  const PHONE_NUMBER = '+33612345678';
+
+  it('an answer that never ends is cut off past MAX_ANSWER_BYTES, not retried, with the cap and the length seen', async () => {
+    revox.faults.push({ body: 'endless' });
+    const error = await client({ timeoutMs: 5_000 })
+      .retrieveCall('call_client_1')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RevoxResponseError);
+    const message = (error as Error).message;
+    const seen = Number(
+      new RegExp(
+        `^Revox's answer to GET /call/call_client_1 is larger than the ${MAX_ANSWER_BYTES} bytes read of an answer \\((\\d+) bytes seen\\)$`,
+      ).exec(message)?.[1],
+    );
+    // Read in chunks: at most one past the cap.
+    expect(seen).toBeGreaterThan(MAX_ANSWER_BYTES);
+    expect(seen).toBeLessThan(MAX_ANSWER_BYTES + 1024 * 1024);
+    expect(message).not.toContain(PHONE_NUMBER);
+    expect(revox.requests).toHaveLength(1);
+    // The connection is closed: the server stops sending.
+    await waitFor(() => revox.requests[0]!.closed);
+    expect(revox.requests[0]!.bytesSent).toBeLessThan(2 * MAX_ANSWER_BYTES);
+  });
+
+  it('an answer announced larger than MAX_ANSWER_BYTES is not read', async () => {
+    const huge = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(MAX_ANSWER_BYTES + 1) });
+      response.write('{"call": ');
+    });
+    await new Promise<void>((resolve) => huge.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = huge.address() as AddressInfo;
+      await expect(client({ baseUrl: `http://127.0.0.1:${port}` }).retrieveCall('x')).rejects.toThrow(
+        `Revox's answer to GET /call/x is larger than the ${MAX_ANSWER_BYTES} bytes read of an answer (Content-Length ${MAX_ANSWER_BYTES + 1})`,
+      );
+    } finally {
+      huge.closeAllConnections();
+      await new Promise((resolve) => huge.close(resolve));
+    }
+  });
+
+  it('an answer that stalls mid-body is abandoned at the timeout, headers and body alike, with or without a signal', async () => {
+    revox.faults.push({ body: 'stall' });
+    expect((await client({ timeoutMs: 500 }).retrieveCall('call_client_2')).id).toBe('call_client_2');
+    expect(revox.requests).toHaveLength(2);
+    await waitFor(() => revox.requests[0]!.closed);
+
+    revox.lasting = { body: 'stall' };
+    const error = await client({ timeoutMs: 300, retry: { maxRetries: 1, baseDelayMs: 5 } })
+      .retrieveCall('call_client_2', new AbortController().signal)
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      'Revox did not answer GET /call/call_client_2 after 2 tries (last: no complete answer within 300 ms (REVOX_TIMEOUT))',
+    );
+  });
+
+  it("the caller's signal stops a request mid-body at once", async () => {
+    revox.lasting = { body: 'stall' };
+    const stop = new AbortController();
+    const reading = client({ timeoutMs: 60_000 })
+      .retrieveCall('call_client_2', stop.signal)
+      .catch((e: unknown) => e);
+    await waitFor(() => revox.requests.length === 1);
+    stop.abort(new Error('stopping'));
+    expect(((await reading) as Error).message).toBe('stopping');
+    await waitFor(() => revox.requests[0]!.closed);
+  });
+
+  it('a truncated answer is described by position and length, never quoted', async () => {
+    revox.faults.push({ body: 'truncated' });
+    const error = await client()
+      .retrieveCall('call_client_1')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RevoxResponseError);
+    const length = BROKEN_BODY_START.length;
+    expect((error as Error).message).toBe(
+      `Revox's answer to GET /call/call_client_1 is not JSON (invalid JSON at position ${length}, ${length} bytes)`,
+    );
+  });
+
+  it('a redirect to another origin is not followed', async () => {
+    const internal = await startFakeRevox();
+    try {
+      internal.put(restCall('call_FROM_INTERNAL', [{ id: 'att_from_internal' }], 0));
+      revox.faults.push({ redirectTo: `${internal.baseUrl}/call/call_FROM_INTERNAL` });
+      const error = await client()
+        .retrieveCall('call_client_1')
+        .catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RevoxResponseError);
+      expect((error as Error).message).toBe(
+        `Revox answered HTTP 307 to GET /call/call_client_1, a redirect to ${new URL(internal.baseUrl).origin}, another origin: ` +
+          'not followed (check REVOX_BASE_URL)',
+      );
+      expect(internal.requests).toHaveLength(0);
+    } finally {
+      await internal.close();
+    }
+  });
+
+  it('a redirect within the origin is followed, and the call must be the one asked for', async () => {
+    revox.faults.push({ redirectTo: `${revox.baseUrl}/call/call_client_4` });
+    expect((await client().retrieveCall('call_client_4')).id).toBe('call_client_4');
+    revox.faults.push({ redirectTo: '/api/call/call_client_5' });
+    await expect(client().retrieveCall('call_client_4')).rejects.toThrow(
+      'Revox\'s answer to GET /call/call_client_4 is another call, not "call_client_4"',
+    );
+    expect(revox.requests.map((request) => request.path)).toEqual([
+      '/call/call_client_4',
+      '/call/call_client_4',
+      '/call/call_client_4',
+      '/call/call_client_5',
+    ]);
   });
 });

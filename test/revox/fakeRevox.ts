@@ -1,7 +1,8 @@
 /**
  * A local stand-in for Revox's REST API (docs/revox-sync.md, /work/shared/revox-api.md §5), on a loopback port:
  * `GET /call/{id}` and `search` (POST with a JSON body, or GET with a query string), bearer auth, 0-based pages,
- * `total_count`, newest first. Tests can make it answer 429 with Retry-After, 5xx, or slowly.
+ * `total_count`, newest first. Tests can make it answer 429 with Retry-After, 5xx, slowly, with a redirect, or with
+ * a body that never ends.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,10 @@ export interface RecordedRequest {
   /** The search page asked for. */
   page?: number;
   at: number;
+  /** Bytes of a never-ending body sent so far. */
+  bytesSent: number;
+  /** Whether the connection has closed. */
+  closed: boolean;
 }
 
 export interface Fault {
@@ -35,11 +40,20 @@ export interface Fault {
   status?: number;
   retryAfter?: string;
   delayMs?: number;
+  /** Answer 307 to this URL. */
+  redirectTo?: string;
+  /**
+   * Answer 200 with a broken body: `endless` never ends (sent without pause), `stall` sends a part and then nothing,
+   * `truncated` ends after that part.
+   */
+  body?: BrokenBody;
   /** Which requests it applies to; default every one. */
   only?: 'search' | 'retrieve';
   /** Search only: the page it applies to. */
   page?: number;
 }
+
+export type BrokenBody = 'endless' | 'stall' | 'truncated';
 
 export interface FakeRevox {
   /** The base URL, as REVOX_BASE_URL. */
@@ -85,7 +99,16 @@ export async function startFakeRevox(apiKey = FAKE_API_KEY): Promise<FakeRevox> 
     const isSearch = path === '/call/search';
     const body = isSearch && request.method === 'POST' ? JSON.parse(text) : Object.fromEntries(url.searchParams);
     const page = isSearch ? Number(body.page ?? 0) : undefined;
-    requests.push({ method: request.method ?? '', path, ...(page === undefined ? {} : { page }), at: Date.now() });
+    const recorded: RecordedRequest = {
+      method: request.method ?? '',
+      path,
+      ...(page === undefined ? {} : { page }),
+      at: Date.now(),
+      bytesSent: 0,
+      closed: false,
+    };
+    requests.push(recorded);
+    response.once('close', () => (recorded.closed = true));
 
     if (request.headers.authorization !== `Bearer ${apiKey}`) return answer(response, 401, { error: 'Invalid API key' });
     const applies = (fault: Fault) =>
@@ -93,6 +116,11 @@ export async function startFakeRevox(apiKey = FAKE_API_KEY): Promise<FakeRevox> 
     const index = fake.faults.findIndex(applies);
     const fault = index >= 0 ? fake.faults.splice(index, 1)[0] : fake.lasting && applies(fake.lasting) ? fake.lasting : undefined;
     if (fault?.delayMs) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault?.redirectTo) {
+      response.writeHead(307, { location: fault.redirectTo });
+      return response.end();
+    }
+    if (fault?.body) return brokenBody(response, recorded, fault.body);
     if (fault?.status) {
       if (fault.retryAfter) response.setHeader('retry-after', fault.retryAfter);
       return answer(response, fault.status, { error: `fault ${fault.status}` });
@@ -137,6 +165,31 @@ function answer(response: ServerResponse, status: number, body: unknown) {
   if (response.destroyed) return;
   response.writeHead(status, { 'content-type': 'application/json' });
   response.end(JSON.stringify(body));
+}
+
+/** The start of a call, phone number included. */
+export const BROKEN_BODY_START = '{"call": {"id": "call_broken", "to_phone_number": "+33612345678", "note": "';
+
+/** A 200 whose body starts like a call and then stops, stalls, or never ends. */
+async function brokenBody(response: ServerResponse, recorded: RecordedRequest, kind: BrokenBody) {
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.write(BROKEN_BODY_START);
+  if (kind === 'truncated') return response.end();
+  if (kind === 'stall') return;
+  const chunk = Buffer.alloc(64 * 1024, 'a');
+  while (!response.destroyed) {
+    recorded.bytesSent += chunk.length;
+    if (response.write(chunk)) continue;
+    await new Promise<void>((resolve) => {
+      const go = () => {
+        response.off('drain', go);
+        response.off('close', go);
+        resolve();
+      };
+      response.on('drain', go);
+      response.on('close', go);
+    });
+  }
 }
 
 /**

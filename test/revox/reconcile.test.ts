@@ -8,7 +8,7 @@ import { createReconciler, type ReconcilerOptions } from '../../src/revox/reconc
 import { orderDeliveries } from '../helpers/deliveries.ts';
 import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
 import { subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
-import { clientFor, FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
+import { BROKEN_BODY_START, clientFor, FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -194,5 +194,24 @@ describe('which orders, how many, and only one at a time', () => {
       expect.objectContaining({ level: 'warn', event: 'revox.reconciled', error: summary!.lastError }),
     ]);
     expect(logs.join('\n')).not.toContain(wrongKey);
+  });
+
+  it('a truncated answer fails the run with its position and length: no part of the call in the log or the run', async () => {
+    const { server, revox, reconciler, stuck } = await setUp();
+    await stuck('call_truncated', new Date(Date.now() - 2 * 3_600_000));
+    revox.lasting = { body: 'truncated', only: 'retrieve' };
+    const logs: string[] = [];
+    const summary = await reconciler({ logger: createLogger((line) => logs.push(line)) }).runOnce();
+    const length = BROKEN_BODY_START.length;
+    expect(summary).toMatchObject({ status: 'failed', seen: 1 });
+    expect(summary!.lastError).toBe(
+      `Revox's answer to GET /call/call_truncated is not JSON (invalid JSON at position ${length}, ${length} bytes)`,
+    );
+    const run = await server.database.prisma.revoxSyncRun.findUniqueOrThrow({ where: { id: summary!.runId } });
+    expect(run.lastError).toBe(summary!.lastError);
+    expect(logs.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ event: 'revox.reconciled', error: summary!.lastError }),
+    ]);
+    expect(JSON.stringify(run) + logs.join('\n')).not.toMatch(/\+33612345678|call_broken/);
   });
 });

@@ -180,7 +180,7 @@ describe('npm run sync: importing history', () => {
     expect(summary.failures).toEqual([
       {
         revoxId: 'mixed_broken',
-        error: 'invalid_delivery: call.to_phone_number: must be an E.164 phone number such as +14155550123, got "0612345678"',
+        error: 'invalid_delivery: call.to_phone_number: must be an E.164 phone number such as +14155550123, got 10 characters',
       },
     ]);
     const archived = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { callRevoxId: 'mixed_broken' } });

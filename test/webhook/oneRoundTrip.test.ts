@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DONE_SETTING } from '../../src/governance/scrubSecrets.ts';
 import { backend, databaseOnTcp } from '../helpers/database.ts';
 import { orderDeliveries, orderDelivery, type AttemptSpec } from '../helpers/deliveries.ts';
 import { startProxy } from '../helpers/proxy.ts';
@@ -15,7 +16,7 @@ beforeAll(async () => {
   server = await startTestServer({}, undefined, { onQuery: (sql) => statements.push(sql) });
   // The server scrubs stored secrets once, in the background, at start: let it finish so it is not counted.
   const prisma = server.database.prisma;
-  while (!(await prisma.setting.findUnique({ where: { name: 'stored_secrets_scrubbed_v1' } }))) {
+  while (!(await prisma.setting.findUnique({ where: { name: DONE_SETTING } }))) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 });

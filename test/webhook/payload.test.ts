@@ -232,3 +232,33 @@ describe('content', () => {
     expect(order.attempts[0]!.transcript[2]).toMatchObject({ toolArguments: '{"order_id":"7781"}', toolIsError: true });
   });
 });
+
+describe('values refused without being quoted or altered', () => {
+  it('a phone number that is not E.164: 422 naming the field and its length, never the number', async () => {
+    const d = delivery((x) => (x.call.to_phone_number = '0612345678'));
+    const response = await server.deliver(d);
+    expect(response.status).toBe(422);
+    expect(response.body.error).toEqual({
+      code: 'invalid_delivery',
+      path: 'call.to_phone_number',
+      message: 'call.to_phone_number: must be an E.164 phone number such as +14155550123, got 10 characters',
+    });
+    const archived = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { requestId: response.body.requestId } });
+    expect(archived.error).not.toContain('0612345678');
+    expect(server.logs.join('\n')).not.toContain('0612345678');
+  });
+
+  it.each(['1e400', '-1e400'])('a number beyond the double range (%s): 422 naming the field, archived as received', async (number) => {
+    const raw = JSON.stringify(delivery((x) => (x.call.metadata = { score: 0 }))).replace('"score":0', `"score":${number}`);
+    const response = await server.deliver(null, { raw });
+    expect(response.status).toBe(422);
+    expect(response.body.error).toEqual({
+      code: 'invalid_delivery',
+      path: 'call.metadata.score',
+      message: `call.metadata.score: must be a number from -${Number.MAX_VALUE} to ${Number.MAX_VALUE}`,
+    });
+    const archived = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { requestId: response.body.requestId } });
+    expect(archived).toMatchObject({ outcome: 'rejected', httpStatus: 422, body: raw });
+    expect(await storedOrder(server, JSON.parse(raw.replace(number, '0')).call.id)).toBeNull();
+  });
+});

@@ -107,7 +107,7 @@ describe('secret-named keys at any depth of llm_model', () => {
     const response = await server.deliver(d);
     expect(response.status).toBe(200);
 
-    const expected = { type: 'custom', api_url: 'https://llm.example.com/v1', max_tokens: 512, options: [{ temperature: 0.2, auth: {} }] };
+    const expected = { type: 'custom', api_url: 'https://llm.example.com/v1', max_tokens: 512, options: [{ temperature: 0.2 }] };
     const order = (await storedOrder(server, d.call.id))!;
     expect(order.llmModel).toEqual(expected);
     expect(order.metadata).toEqual({ token: 'order-token-42' });

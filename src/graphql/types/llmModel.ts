@@ -1,6 +1,6 @@
 /**
- * The model behind a call: a union on Revox's `type`. Secret-named keys are removed before anything is stored; `raw`
- * removes them again when served, for rows stored before that removal covered every depth.
+ * The model behind a call: a union on Revox's `type`. Secrets are removed before anything is stored; `raw` and
+ * `apiUrl` remove them again when served, for rows stored under older rules that the scrub at start has not reached.
  */
 import type { Json } from '../../webhook/json.ts';
 import { withoutSecretNames } from '../../webhook/secrets.ts';
@@ -23,7 +23,7 @@ const OpenRouterLlm = builder.objectRef<Stored>('OpenRouterLlm').implement({
 const CustomLlm = builder.objectRef<Stored>('CustomLlm').implement({
   description: 'A model served by the customer. Its API key is removed on receipt and is never available.',
   fields: (t) => ({
-    apiUrl: t.string({ nullable: true, resolve: (m) => text(m, 'api_url') }),
+    apiUrl: t.string({ nullable: true, resolve: (m) => text(withoutSecretNames(m as Json) as Stored, 'api_url') }),
     modelName: t.string({ nullable: true, resolve: (m) => text(m, 'model_name') }),
   }),
 });
@@ -50,7 +50,11 @@ const VARIANTS = {
 
 export const LlmModel = builder.unionType('LlmModel', {
   types: [DedicatedInstanceLlm, OpenRouterLlm, CustomLlm, RealtimeLlm, OtherLlm],
-  resolveType: (model) => VARIANTS[text(model, 'type') as keyof typeof VARIANTS] ?? OtherLlm,
+  resolveType: (model) => {
+    const type = text(model, 'type');
+    // Own properties only: a stored `type` of "constructor" or "toString" is another unknown type, not Object's.
+    return type !== null && Object.hasOwn(VARIANTS, type) ? VARIANTS[type as keyof typeof VARIANTS] : OtherLlm;
+  },
 });
 
 // Every variant says which type Revox sent and carries the whole object (without any secret) for the curious.
