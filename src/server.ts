@@ -122,7 +122,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       [WEBHOOK_PATH]: webhook.handle,
       '/health': healthRoute,
       '/ready': readinessRoute(() => database.ping(2_000)),
-      '/metrics': metricsRoute(metrics, authenticate),
+      '/metrics': metricsRoute(metrics, authenticate, origins),
       '/': landingRoute({ graphqlPath: GRAPHQL_PATH, webhookPath: WEBHOOK_PATH }),
     });
 

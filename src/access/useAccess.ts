@@ -11,7 +11,7 @@
  */
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { KeyWatch } from './keyWatch.ts';
-import type { OriginPolicy } from './origins.ts';
+import type { OriginPolicy, Refusal } from './origins.ts';
 import { CREDENTIALS_HINT, credentialsFromHeaders, type Authenticator, type Principal } from './principal.ts';
 
 export interface AccessContext {
@@ -32,16 +32,9 @@ const CORS_MAX_AGE_SECONDS = '600';
 export function useAccess({ authenticate, origins, keyWatch }: AccessOptions): Plugin<AccessContext & { transport?: { name: string } }> {
   return {
     onRequest({ request, endResponse }) {
-      const host = request.headers.get('host');
-      const origin = request.headers.get('origin');
-      if (!origins.hostAllowed(host)) {
-        endResponse(
-          forbidden('host_not_allowed', 'without API_TOKENS the API answers only to loopback Host names (localhost, 127.0.0.1, [::1])'),
-        );
-        return;
-      }
-      if (origin !== null && !origins.originAllowed(origin, host)) {
-        endResponse(forbidden('origin_not_allowed', `pages from ${origin.slice(0, 100)} may not call this API (see CORS_ORIGINS)`));
+      const refused = origins.refusal(request.headers.get('host'), request.headers.get('origin'));
+      if (refused) {
+        endResponse(forbidden(refused));
         return;
       }
       if (request.method === 'OPTIONS') {
@@ -51,8 +44,11 @@ export function useAccess({ authenticate, origins, keyWatch }: AccessOptions): P
     onResponse({ request, response }) {
       const origin = request.headers.get('origin');
       if (origin === null) return;
-      response.headers.set('access-control-allow-origin', origins.allowOriginHeader(origin));
       response.headers.append('vary', 'Origin');
+      // A refused page gets no CORS header: it may not even read why it was refused.
+      if (origins.originAllowed(origin, request.headers.get('host'))) {
+        response.headers.set('access-control-allow-origin', origins.allowOriginHeader(origin));
+      }
     },
     async onParams({ request, context, setResult }) {
       const principal = await authenticate(credentialsFromHeaders(request.headers));
@@ -97,7 +93,7 @@ function unauthenticated(overHttp: boolean) {
   });
 }
 
-function forbidden(code: string, message: string): Response {
+function forbidden({ code, message }: Refusal): Response {
   return Response.json({ errors: [{ message: `Forbidden: ${message}`, extensions: { code } }] }, { status: 403 });
 }
 

@@ -58,10 +58,8 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
     maxPayload: MAX_MESSAGE_BYTES,
     // The same Host and Origin rules as HTTP: browsers do not apply CORS to WebSockets, so this is the only guard.
     verifyClient: ({ req }, done) => {
-      const host = req.headers.host ?? null;
-      const origin = req.headers.origin;
-      if (!options.origins.hostAllowed(host)) return done(false, 403, 'Forbidden: Host not allowed');
-      if (origin !== undefined && !options.origins.originAllowed(origin, host)) return done(false, 403, 'Forbidden: Origin not allowed');
+      const refused = options.origins.refusal(req.headers.host ?? null, req.headers.origin ?? null);
+      if (refused) return done(false, 403, `Forbidden: ${refused.code}`);
       done(true);
     },
   });
