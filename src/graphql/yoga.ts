@@ -82,7 +82,8 @@ export function createGraphQL(options: GraphQLOptions) {
       prisma: options.prisma,
       events: subscriptionHub ?? options.events,
       requestId: requestId ?? requestIdOf(request),
-      transport: transport ?? { name: request.headers.get('accept')?.includes('text/event-stream') ? 'sse' : 'http' },
+      // An HTTP subscription becomes 'sse' when it starts (useHttpSubscriptionStreams), whatever its Accept header.
+      transport: transport ?? { name: 'http' },
     }),
     logging: false,
     // Errors from resolvers reach clients as "Unexpected error." with no stack or SQL (useErrorLogging logs them);
@@ -100,6 +101,7 @@ export function createGraphQL(options: GraphQLOptions) {
     maxRequestBodySize: false,
     multipart: false,
     plugins: [
+      useHttpSubscriptionStreams(),
       useAccess({ authenticate: options.authenticate, origins: options.origins, keyWatch: options.keyWatch }),
       useGraphiQLPage({ title: 'Callboard', defaultQuery: EXAMPLE_QUERY }),
       useRequestBodyLimit(MAX_REQUEST_BODY_BYTES),
@@ -157,6 +159,24 @@ function useOperationMetrics(metrics: Metrics): Plugin<Context> {
         },
         onSubscribeError: () => metrics.graphqlOperation(type, name, 'error'),
       };
+    },
+  };
+}
+
+/**
+ * Over HTTP, Yoga serves a subscription's events as Server-Sent Events for any Accept header that admits
+ * `text/event-stream` (none, any type, `text/*`, any case; GET or POST), and answers 406 for the others. So every HTTP
+ * subscription is named an SSE stream when it starts, before anything reads its transport: the stream limit, the key
+ * watch and the metrics count it whatever its headers. One that Yoga answers 406 is ended, since nothing reads it.
+ */
+function useHttpSubscriptionStreams(): Plugin<Context> {
+  return {
+    onSubscribe({ args, extendContext }) {
+      if (args.contextValue.transport.name === 'http') extendContext({ transport: { name: 'sse' } });
+    },
+    onResultProcess({ result, resultProcessor }) {
+      // Yoga's own result processors ran before this hook: none chose to stream this result.
+      if (!resultProcessor && isAsyncIterableResult(result)) void (result as AsyncIterator<unknown>).return?.();
     },
   };
 }
