@@ -104,7 +104,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       );
     }
     const origins = createOriginPolicy({ open, corsOrigins: config.corsOrigins });
-    const keyWatch = createKeyWatch(keys, logger);
+    const keyWatch = createKeyWatch(keys, authenticate, logger);
     const retention = createRetention(database.prisma, config, logger);
     const yoga = createGraphQL({
       prisma: database.prisma,

@@ -20,7 +20,7 @@ import type { GraphQLServerContext } from './yoga.ts';
 
 export interface WebSocketOptions {
   authenticate: Authenticator;
-  /** Closes the connections of a key that is revoked or expires. */
+  /** Closes the connections of a key that is revoked or expires, and the tokenless ones once the API closes. */
   keyWatch: KeyWatch;
   origins: OriginPolicy;
   /** Authenticated connections allowed at once; as many more may be waiting to authenticate. */
@@ -105,9 +105,7 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
         }
         principals.set(extra.socket, principal);
         authenticated += 1;
-        const unwatch = options.keyWatch.watch(principal, () =>
-          extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden: the API key was revoked or has expired'),
-        );
+        const unwatch = options.keyWatch.watch(principal, (reason) => extra.socket.close(CLOSE_FORBIDDEN, `Forbidden: ${reason}`));
         extra.socket.once('close', unwatch);
         return true;
       },

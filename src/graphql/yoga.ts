@@ -82,6 +82,7 @@ export function createGraphQL(options: GraphQLOptions) {
       prisma: options.prisma,
       events: subscriptionHub ?? options.events,
       requestId: requestId ?? requestIdOf(request),
+      keyCreated: options.authenticate.keyCreated,
       // An HTTP subscription becomes 'sse' when it starts (useHttpSubscriptionStreams), whatever its Accept header.
       transport: transport ?? { name: 'http' },
     }),
