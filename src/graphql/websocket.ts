@@ -6,7 +6,7 @@
  * with the same scopes share one execution per event, and the hub writes each result's JSON, serialised once, into
  * every member's `next` frame. graphql-ws still runs the protocol (subscribe, complete, close) around it.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { type DocumentNode, getOperationAST, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -23,7 +23,7 @@ export interface WebSocketOptions {
   /** Closes the connections of a key that is revoked or expires, and the tokenless ones once the API closes. */
   keyWatch: KeyWatch;
   origins: OriginPolicy;
-  /** Authenticated connections allowed at once; as many more may be waiting to authenticate. */
+  /** Authenticated connections allowed at once; as many more may be waiting to authenticate (a few per address). */
   maxConnections: number;
   /** Where subscriptions share their executions. */
   subscriptionHubs: SubscriptionHubs;
@@ -42,6 +42,11 @@ export const MAX_OPERATIONS_PER_CONNECTION = 100;
 const KEEP_ALIVE_MS = 12_000;
 /** A client must send connection_init within this time. */
 const CONNECTION_INIT_TIMEOUT_MS = 5_000;
+/**
+ * Sockets from one address (an IPv6 /64) that may wait for connection_init at once. A newer one closes the oldest
+ * (1013): strangers from one address cannot fill the pool of waiting sockets, nor keep a client of theirs out.
+ */
+export const MAX_UNAUTHENTICATED_PER_ADDRESS = 10;
 
 export const CLOSE_SLOW_CONSUMER = 4008;
 export const CLOSE_FORBIDDEN = 4403;
@@ -66,6 +71,10 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
 
   const principals = new WeakMap<WebSocket, Principal>();
   let authenticated = 0;
+  /** Sockets that have not sent connection_init yet, oldest first, by address group; and how to stop counting one. */
+  const waitingByAddress = new Map<string, Set<WebSocket>>();
+  const stopWaiting = new WeakMap<WebSocket, () => void>();
+  let waiting = 0;
   let connectionIds = 0;
   const connectionIdOf = new WeakMap<WebSocket, number>();
   let hubIds = 0;
@@ -93,6 +102,7 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
     {
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async ({ connectionParams, extra }) => {
+        stopWaiting.get(extra.socket)?.();
         const principal = await options.authenticate(credentialsFromConnectionParams(connectionParams));
         if (!principal) {
           extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden: send connectionParams {"authorization": "Bearer <token>"}');
@@ -177,18 +187,38 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
   // oversized or malformed frame), and ws has already closed it with the right code (1009, 1002): log one JSON line.
   wss.removeAllListeners('error');
   wss.on('error', (error) => logger.error('websocket.server_error', { error: describeError(error) }));
-  wss.on('connection', (socket: WebSocket) => {
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     socket.removeAllListeners('error');
     socket.on('error', (error) => logger.warn('websocket.client_error', { error: describeError(error) }));
     connectionIdOf.set(socket, (connectionIds += 1));
-    // Sockets that have not authenticated yet have a pool of their own, so they can never push dashboards out.
-    if (wss.clients.size - authenticated > options.maxConnections) {
-      logger.warn('websocket.refused', { reason: 'too many unauthenticated connections', limit: options.maxConnections });
-      socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
-    }
     socket.once('close', () => {
       if (principals.delete(socket)) authenticated -= 1;
     });
+    // Sockets that have not authenticated yet have a pool of their own, so they can never push dashboards out.
+    if (waiting >= options.maxConnections) {
+      logger.warn('websocket.refused', { reason: 'too many unauthenticated connections', limit: options.maxConnections });
+      socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
+      return;
+    }
+    const address = addressGroup(request.socket.remoteAddress);
+    let fromAddress = waitingByAddress.get(address);
+    if (!fromAddress) waitingByAddress.set(address, (fromAddress = new Set()));
+    const group = fromAddress;
+    if (group.size >= MAX_UNAUTHENTICATED_PER_ADDRESS) {
+      const [oldest] = group;
+      logger.warn('websocket.refused', { reason: 'too many unauthenticated connections from one address', limit: MAX_UNAUTHENTICATED_PER_ADDRESS });
+      stopWaiting.get(oldest!)?.();
+      oldest!.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections from this address');
+    }
+    group.add(socket);
+    waiting += 1;
+    const stop = () => {
+      if (!group.delete(socket)) return;
+      waiting -= 1;
+      if (group.size === 0 && waitingByAddress.get(address) === group) waitingByAddress.delete(address);
+    };
+    stopWaiting.set(socket, stop);
+    socket.once('close', stop);
   });
 
   return {
@@ -204,4 +234,21 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
       await graphqlWs.dispose();
     },
   };
+}
+
+/** What a socket's address counts against: an IPv4 address, or an IPv6 address's /64 (one host often has all of it). */
+export function addressGroup(address: string | undefined): string {
+  if (!address) return '';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.split('%')[0]!.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = tail === undefined ? [] : Array<string>(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0');
+  const groups = [...headGroups, ...zeros, ...tailGroups];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group, 16).toString(16))
+    .join(':')}::/64`;
 }
