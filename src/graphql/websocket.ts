@@ -164,8 +164,9 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
           };
           const startExecution: StartExecution = async (hub) => {
             const hubContext: GraphQLServerContext & Record<string, unknown> = {
-              // Only what every member shares: the scopes are part of the hub's key, the key itself is not.
-              principal: { name: 'subscription hub', scopes: principal.scopes },
+              // The scopes are part of the hub's key, the key itself is not: no key id, whose revocation would end
+              // the hub for every member. The name of the member that starts it counts its operation name (metrics).
+              principal: { name: principal.name, scopes: principal.scopes },
               requestId: `ws-hub-${(hubIds += 1)}`,
               transport: { name: 'websocket', cutOff: hub.cutOff },
               subscriptionHub: hub.events,
@@ -206,7 +207,10 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
     const group = fromAddress;
     if (group.size >= MAX_UNAUTHENTICATED_PER_ADDRESS) {
       const [oldest] = group;
-      logger.warn('websocket.refused', { reason: 'too many unauthenticated connections from one address', limit: MAX_UNAUTHENTICATED_PER_ADDRESS });
+      logger.warn('websocket.refused', {
+        reason: 'too many unauthenticated connections from one address',
+        limit: MAX_UNAUTHENTICATED_PER_ADDRESS,
+      });
       stopWaiting.get(oldest!)?.();
       oldest!.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections from this address');
     }

@@ -3,7 +3,7 @@
  * access control, limits on what one operation may ask for, and a log line for every unexpected error.
  */
 import type { IncomingMessage } from 'node:http';
-import { getOperationAST, GraphQLError, type DocumentNode } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { createGraphQLError, createYoga, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import type { Authenticator } from '../access/principal.ts';
 import type { KeyWatch } from '../access/keyWatch.ts';
@@ -135,30 +135,36 @@ function useSentEventCount(events: CallEventSource, metrics: Metrics): Plugin<Co
   };
 }
 
-/** Counts operations by type, name and result, and times queries and mutations. */
+type OperationArgs = Pick<ExecutionArgs, 'document' | 'operationName'> & { contextValue: Context };
+
+/** Counts operations by type, name and result, and times queries and mutations; new names count against their caller. */
 function useOperationMetrics(metrics: Metrics): Plugin<Context> {
-  const describe = (document: DocumentNode, operationName: string | null | undefined) => {
+  const describe = ({ document, operationName, contextValue }: OperationArgs) => {
     const operation = getOperationAST(document, operationName);
-    return { type: operation?.operation ?? 'unknown', name: operation?.name?.value ?? operationName };
+    return {
+      type: operation?.operation ?? 'unknown',
+      name: operation?.name?.value ?? operationName,
+      caller: contextValue.principal?.name ?? 'nobody',
+    };
   };
   return {
     onExecute({ args }) {
       const started = performance.now();
-      const { type, name } = describe(args.document, args.operationName);
+      const { type, name, caller } = describe(args);
       return {
         onExecuteDone({ result }) {
           const failed = 'errors' in result && (result.errors?.length ?? 0) > 0;
-          metrics.graphqlOperation(type, name, failed ? 'error' : 'ok', (performance.now() - started) / 1000);
+          metrics.graphqlOperation(type, name, caller, failed ? 'error' : 'ok', (performance.now() - started) / 1000);
         },
       };
     },
     onSubscribe({ args }) {
-      const { type, name } = describe(args.document, args.operationName);
+      const { type, name, caller } = describe(args);
       return {
         onSubscribeResult({ result }) {
-          metrics.graphqlOperation(type, name, isAsyncIterableResult(result) ? 'ok' : 'error');
+          metrics.graphqlOperation(type, name, caller, isAsyncIterableResult(result) ? 'ok' : 'error');
         },
-        onSubscribeError: () => metrics.graphqlOperation(type, name, 'error'),
+        onSubscribeError: () => metrics.graphqlOperation(type, name, caller, 'error'),
       };
     },
   };
