@@ -62,7 +62,7 @@ builder.mutationFields((t) => ({
       scopes: t.arg({ type: [ApiKeyScope], required: true }),
       expiresInDays: t.arg.int({ required: false }),
     },
-    description: 'The first key, made without a token while the API is open, closes it: from then on every caller needs a key.',
+    // The first key, made without a token while the API is open, closes it: from then on every caller needs a key.
     resolve: (_root, { name, scopes, expiresInDays }, { prisma, principal, keyCreated }) =>
       userErrors(async () => {
         const first = principal?.open === true;
