@@ -1,7 +1,7 @@
 /**
  * Prometheus metrics: one registry per server. Capabilities report into it through small callbacks (they never
  * import prom-client), and gauges read the state of the capabilities when scraped. Labels take a few known values
- * only: no ids, phone numbers or operation text, and operation names are capped.
+ * only: no ids, phone numbers or operation text, and operation names are capped, in all and per API key.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -16,6 +16,8 @@ export interface MetricSources {
 
 /** Distinct operation names kept as labels; later ones count as `other`, so a client cannot grow the registry. */
 const MAX_OPERATION_NAMES = 200;
+/** Of those, how many one caller (an API key) may bring, so that one key cannot take the labels of all the others. */
+export const MAX_OPERATION_NAMES_PER_CALLER = 20;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 export function createMetrics() {
@@ -104,12 +106,16 @@ export function createMetrics() {
   });
 
   const operationNames = new Set<string>();
-  const operationName = (name: string | null | undefined) => {
+  /** How many of the kept names each caller brought (at most one entry per kept name). */
+  const namesBroughtBy = new Map<string, number>();
+  const operationName = (name: string | null | undefined, caller: string) => {
     if (!name) return 'anonymous';
     if (!OPERATION_NAME.test(name)) return 'other';
     if (operationNames.has(name)) return name;
-    if (operationNames.size >= MAX_OPERATION_NAMES) return 'other';
+    const brought = namesBroughtBy.get(caller) ?? 0;
+    if (operationNames.size >= MAX_OPERATION_NAMES || brought >= MAX_OPERATION_NAMES_PER_CALLER) return 'other';
     operationNames.add(name);
+    namesBroughtBy.set(caller, brought + 1);
     return name;
   };
 
@@ -122,8 +128,9 @@ export function createMetrics() {
       webhookDeliveries.inc({ outcome, status: String(status) });
       webhookDuration.observe({ outcome }, seconds);
     },
-    graphqlOperation(type: string, name: string | null | undefined, result: 'ok' | 'error', seconds?: number) {
-      const label = operationName(name);
+    /** `caller` names who asked (the principal's name): a new operation name counts against its share. */
+    graphqlOperation(type: string, name: string | null | undefined, caller: string, result: 'ok' | 'error', seconds?: number) {
+      const label = operationName(name, caller);
       graphqlOperations.inc({ type, name: label, result });
       if (seconds !== undefined) graphqlDuration.observe({ type, name: label }, seconds);
     },

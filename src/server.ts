@@ -106,7 +106,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       );
     }
     const origins = createOriginPolicy({ open, corsOrigins: config.corsOrigins });
-    const keyWatch = createKeyWatch(keys, logger);
+    const keyWatch = createKeyWatch(keys, authenticate, logger);
     const retention = createRetention(database.prisma, config, logger);
     // Read once now, so that storing a delivery stays one statement (its numbers' hashes are checked for erasures).
     await loadErasureHashKey(database.prisma);
@@ -126,7 +126,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       [WEBHOOK_PATH]: webhook.handle,
       '/health': healthRoute,
       '/ready': readinessRoute(() => database.ping(2_000)),
-      '/metrics': metricsRoute(metrics, authenticate),
+      '/metrics': metricsRoute(metrics, authenticate, origins),
       '/': landingRoute({ graphqlPath: GRAPHQL_PATH, webhookPath: WEBHOOK_PATH }),
     });
 

@@ -70,7 +70,16 @@ export function looksLikeKey(token: string): boolean {
 
 export function createKeyStore(prisma: PrismaClient) {
   return {
-    async create(input: { name: string; scopes: readonly Scope[] | string; expiresInDays?: number | null }): Promise<CreatedKey> {
+    /**
+     * Creates a key. `first`: only if no key exists yet, for the tokenless caller of an open API, which the first key
+     * closes: two such requests at once (or one beside `npm run keys`, or on another instance) cannot both succeed.
+     */
+    async create(input: {
+      name: string;
+      scopes: readonly Scope[] | string;
+      expiresInDays?: number | null;
+      first?: boolean;
+    }): Promise<CreatedKey> {
       const name = input.name.trim();
       if (name === '' || name.length > MAX_NAME_LENGTH || /[\s,]/.test(name)) {
         throw new KeyError(
@@ -84,23 +93,29 @@ export function createKeyStore(prisma: PrismaClient) {
         throw new KeyError(`expiry must be a whole number of days from 1 to 3650, got ${days}`);
       }
       const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
-      const created = await prisma.apiKey
-        .create({
-          data: {
-            name,
-            keyHash: hashKey(key),
-            keyPrefix: key.slice(0, SHOWN_PREFIX_LENGTH),
-            scopes,
-            expiresAt: days ? new Date(Date.now() + days * 86_400_000) : null,
-          },
-          select: INFO,
-        })
-        .catch((error: unknown) => {
-          if ((error as { code?: string }).code === 'P2002') {
-            throw new KeyError(`a key named "${name}" exists already: revoke it or choose another name`);
-          }
-          throw error;
-        });
+      const data = {
+        name,
+        keyHash: hashKey(key),
+        keyPrefix: key.slice(0, SHOWN_PREFIX_LENGTH),
+        scopes,
+        expiresAt: days ? new Date(Date.now() + days * 86_400_000) : null,
+      };
+      const insert = input.first
+        ? prisma.$transaction(async (tx) => {
+            // Held until commit; it waits for, and makes wait, any other insert, so "none yet" stays true until ours.
+            await tx.$executeRaw`LOCK TABLE api_keys IN SHARE ROW EXCLUSIVE MODE`;
+            if (await tx.apiKey.findFirst({ select: { id: true } })) {
+              throw new KeyError('the API is no longer open: a key exists already, and creating more needs one with the admin scope');
+            }
+            return tx.apiKey.create({ data, select: INFO });
+          })
+        : prisma.apiKey.create({ data, select: INFO });
+      const created = await insert.catch((error: unknown) => {
+        if ((error as { code?: string }).code === 'P2002') {
+          throw new KeyError(`a key named "${name}" exists already: revoke it or choose another name`);
+        }
+        throw error;
+      });
       return { ...created, key };
     },
 

@@ -9,12 +9,17 @@
 import { isLoopbackHost } from '../config.ts';
 
 export interface OriginPolicy {
-  /** Whether a request with this Host header may reach the API. */
-  hostAllowed(host: string | null): boolean;
   /** Whether a request from a page at `origin` may reach the API; a page of the API's own origin always may. */
   originAllowed(origin: string, host: string | null): boolean;
   /** The Access-Control-Allow-Origin value for an allowed origin. */
   allowOriginHeader(origin: string): string;
+  /** Why a request with these Host and Origin headers may not reach the API (GraphQL or metrics), or null. */
+  refusal(host: string | null, origin: string | null): Refusal | null;
+}
+
+export interface Refusal {
+  code: 'host_not_allowed' | 'origin_not_allowed';
+  message: string;
 }
 
 export interface OriginPolicyOptions {
@@ -27,16 +32,29 @@ export interface OriginPolicyOptions {
 export function createOriginPolicy({ open, corsOrigins }: OriginPolicyOptions): OriginPolicy {
   const anyOrigin = corsOrigins ? corsOrigins.includes('*') : !open;
   const listed = new Set(corsOrigins ?? []);
+  const hostAllowed = (host: string | null) => !open || (host !== null && isLoopbackHost(hostname(host)));
+  const originAllowed = (origin: string, host: string | null) => {
+    const parsed = parseOrigin(origin);
+    if (!parsed) return false;
+    if (host !== null && parsed.host === host.toLowerCase()) return true;
+    if (anyOrigin || listed.has(parsed.origin)) return true;
+    return corsOrigins === undefined && open && isLoopbackHost(parsed.hostname.replace(/^\[|\]$/g, ''));
+  };
   return {
-    hostAllowed: (host) => !open || (host !== null && isLoopbackHost(hostname(host))),
-    originAllowed(origin, host) {
-      const parsed = parseOrigin(origin);
-      if (!parsed) return false;
-      if (host !== null && parsed.host === host.toLowerCase()) return true;
-      if (anyOrigin || listed.has(parsed.origin)) return true;
-      return corsOrigins === undefined && open && isLoopbackHost(parsed.hostname.replace(/^\[|\]$/g, ''));
-    },
+    originAllowed,
     allowOriginHeader: (origin) => (anyOrigin ? '*' : origin),
+    refusal(host, origin) {
+      if (!hostAllowed(host)) {
+        return {
+          code: 'host_not_allowed',
+          message: 'without API_TOKENS the API answers only to loopback Host names (localhost, 127.0.0.1, [::1])',
+        };
+      }
+      if (origin !== null && !originAllowed(origin, host)) {
+        return { code: 'origin_not_allowed', message: `pages from ${origin.slice(0, 100)} may not call this API (see CORS_ORIGINS)` };
+      }
+      return null;
+    },
   };
 }
 

@@ -15,6 +15,8 @@ export interface Principal {
   readonly name: string;
   /** Set for a key from the database, whose revocation closes the caller's open subscriptions. */
   readonly keyId?: string;
+  /** Set for the caller without a token while the API is open: its subscriptions are closed once a key exists. */
+  readonly open?: true;
   readonly scopes: ReadonlySet<Scope>;
 }
 
@@ -23,26 +25,38 @@ export interface Authenticator {
   (credentials: string | null): Promise<Principal | null>;
   /** True while no token is needed: no API_TOKENS, and no key created yet. */
   isOpen(): Promise<boolean>;
+  /** A key was just created here: the API is closed from now on, without waiting for the next check. */
+  keyCreated(): void;
+  /** Calls `listener` once this instance learns that the API is closed (at once if it knows already). */
+  whenClosed(listener: () => void): void;
 }
 
 const EVERY_SCOPE = effectiveScopes(SCOPES);
-const OPEN: Principal = Object.freeze({ name: 'open', scopes: EVERY_SCOPE });
+const OPEN: Principal = Object.freeze({ name: 'open', open: true, scopes: EVERY_SCOPE });
 const API_TOKEN: Principal = Object.freeze({ name: 'API_TOKENS', scopes: EVERY_SCOPE });
 
 /** How long "no key exists yet" is believed before the database is asked again. */
 const OPEN_CHECK_INTERVAL_MS = 1_000;
 
 export function createAuthenticator({ apiTokens, keys }: { apiTokens: readonly string[]; keys: KeyStore }): Authenticator {
-  let keysExist = false;
+  let closed = apiTokens.length > 0;
   let checkedAt = 0;
+  const closedListeners: (() => void)[] = [];
+  // Once a key exists the API stays closed, even if every key is revoked later.
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    for (const listener of closedListeners.splice(0)) listener();
+  };
   const isOpen = async () => {
-    if (apiTokens.length > 0 || keysExist) return false;
+    if (closed) return false;
+    // Another instance, or `npm run keys`, may have created a key in the shared database.
     if (Date.now() - checkedAt > OPEN_CHECK_INTERVAL_MS) {
-      // Once a key exists the API stays closed, even if every key is revoked later.
-      keysExist = await keys.anyExist();
+      const keysExist = await keys.anyExist();
       checkedAt = Date.now();
+      if (keysExist) close();
     }
-    return !keysExist;
+    return !closed;
   };
   const authenticate = async (credentials: string | null): Promise<Principal | null> => {
     if (credentials !== null && looksLikeKey(credentials)) {
@@ -52,7 +66,11 @@ export function createAuthenticator({ apiTokens, keys }: { apiTokens: readonly s
     if (tokenIsAccepted(credentials, apiTokens)) return API_TOKEN;
     return (await isOpen()) ? OPEN : null;
   };
-  return Object.assign(authenticate, { isOpen });
+  const whenClosed = (listener: () => void) => {
+    if (closed) listener();
+    else closedListeners.push(listener);
+  };
+  return Object.assign(authenticate, { isOpen, keyCreated: close, whenClosed });
 }
 
 /** The bearer token of an HTTP request, if any. */

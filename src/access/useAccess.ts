@@ -5,24 +5,28 @@
  * - HTTP (POST, GET and SSE alike): `onParams` runs for every GraphQL request before its document is parsed, so the
  *   caller is authenticated there, whatever the URL or method that led to it; a request without a valid token is
  *   answered 401 and nothing is parsed or executed.
- * - Every transport: `onExecute` and `onSubscribe` refuse to run an operation whose context has no principal. The
- *   WebSocket server authenticates at `connection_init` and passes the principal in; anything that would reach
- *   execution some other way finds nobody to run for.
+ * - Every transport: `onExecute` and `onSubscribe` refuse to run an operation whose context has no principal, or
+ *   the tokenless principal of an API that has closed since. The WebSocket server authenticates at `connection_init`
+ *   and passes the principal in; anything that would reach execution some other way finds nobody to run for.
+ * - SSE streams are watched by the key watch, and ended once their key, or the open API, may no longer be used.
  */
+import type { GraphQLError } from 'graphql';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import type { KeyWatch } from './keyWatch.ts';
-import type { OriginPolicy } from './origins.ts';
+import type { OriginPolicy, Refusal } from './origins.ts';
 import { CREDENTIALS_HINT, credentialsFromHeaders, type Authenticator, type Principal } from './principal.ts';
 
 export interface AccessContext {
   /** Set by `useAccess` (HTTP) or by the WebSocket server (connection_init); absent means unauthenticated. */
   principal?: Principal;
+  /** Told by createApiKey once its key is stored: an open API closes at once (Authenticator.keyCreated). */
+  readonly keyCreated: () => void;
 }
 
 export interface AccessOptions {
   authenticate: Authenticator;
   origins: OriginPolicy;
-  /** Ends the SSE streams of a key that is revoked or expires. */
+  /** Ends the SSE streams of a key that is revoked or expires, and those of the open API once a key exists. */
   keyWatch: KeyWatch;
 }
 
@@ -30,18 +34,15 @@ const CORS_ALLOWED_HEADERS = 'authorization, content-type, accept, x-request-id'
 const CORS_MAX_AGE_SECONDS = '600';
 
 export function useAccess({ authenticate, origins, keyWatch }: AccessOptions): Plugin<AccessContext & { transport?: { name: string } }> {
+  /** The tokenless caller runs nothing once the API is closed: a WebSocket opened before is closed, but not yet. */
+  const stopIfClosed = async (stop: (result: { errors: GraphQLError[] }) => void) => {
+    if (!(await authenticate.isOpen())) stop({ errors: [unauthenticated(false)] });
+  };
   return {
     onRequest({ request, endResponse }) {
-      const host = request.headers.get('host');
-      const origin = request.headers.get('origin');
-      if (!origins.hostAllowed(host)) {
-        endResponse(
-          forbidden('host_not_allowed', 'without API_TOKENS the API answers only to loopback Host names (localhost, 127.0.0.1, [::1])'),
-        );
-        return;
-      }
-      if (origin !== null && !origins.originAllowed(origin, host)) {
-        endResponse(forbidden('origin_not_allowed', `pages from ${origin.slice(0, 100)} may not call this API (see CORS_ORIGINS)`));
+      const refused = origins.refusal(request.headers.get('host'), request.headers.get('origin'));
+      if (refused) {
+        endResponse(forbidden(refused));
         return;
       }
       if (request.method === 'OPTIONS') {
@@ -51,8 +52,11 @@ export function useAccess({ authenticate, origins, keyWatch }: AccessOptions): P
     onResponse({ request, response }) {
       const origin = request.headers.get('origin');
       if (origin === null) return;
-      response.headers.set('access-control-allow-origin', origins.allowOriginHeader(origin));
       response.headers.append('vary', 'Origin');
+      // A refused page gets no CORS header: it may not even read why it was refused.
+      if (origins.originAllowed(origin, request.headers.get('host'))) {
+        response.headers.set('access-control-allow-origin', origins.allowOriginHeader(origin));
+      }
     },
     async onParams({ request, context, setResult }) {
       const principal = await authenticate(credentialsFromHeaders(request.headers));
@@ -63,7 +67,9 @@ export function useAccess({ authenticate, origins, keyWatch }: AccessOptions): P
       setResult({ errors: [unauthenticated(true)] });
     },
     onExecute({ args, setResultAndStopExecution }) {
-      if (!(args.contextValue as AccessContext).principal) setResultAndStopExecution({ errors: [unauthenticated(false)] });
+      const { principal } = args.contextValue;
+      if (!principal) setResultAndStopExecution({ errors: [unauthenticated(false)] });
+      else if (principal.open) return stopIfClosed(setResultAndStopExecution);
     },
     onSubscribe({ args, setResultAndStopExecution }) {
       const { principal, transport } = args.contextValue;
@@ -72,14 +78,17 @@ export function useAccess({ authenticate, origins, keyWatch }: AccessOptions): P
         return;
       }
       // A WebSocket is watched as a whole by the WebSocket server; an SSE stream is its own connection.
-      if (transport?.name !== 'sse' || principal.keyId === undefined) return;
-      return {
-        onSubscribeResult({ result }) {
-          if (!isAsyncIterator(result)) return;
-          const unwatch = keyWatch.watch(principal, () => void result.return?.());
-          return { onEnd: unwatch };
-        },
-      };
+      const watchStream =
+        transport?.name === 'sse'
+          ? {
+              onSubscribeResult({ result }: { result: unknown }) {
+                if (!isAsyncIterator(result)) return;
+                const unwatch = keyWatch.watch(principal, () => void result.return?.());
+                return { onEnd: unwatch };
+              },
+            }
+          : undefined;
+      return principal.open ? stopIfClosed(setResultAndStopExecution).then(() => watchStream) : watchStream;
     },
   };
 }
@@ -97,7 +106,7 @@ function unauthenticated(overHttp: boolean) {
   });
 }
 
-function forbidden(code: string, message: string): Response {
+function forbidden({ code, message }: Refusal): Response {
   return Response.json({ errors: [{ message: `Forbidden: ${message}`, extensions: { code } }] }, { status: 403 });
 }
 

@@ -6,7 +6,7 @@
  * with the same scopes share one execution per event, and the hub writes each result's JSON, serialised once, into
  * every member's `next` frame. graphql-ws still runs the protocol (subscribe, complete, close) around it.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { type DocumentNode, getOperationAST, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -20,10 +20,10 @@ import type { GraphQLServerContext } from './yoga.ts';
 
 export interface WebSocketOptions {
   authenticate: Authenticator;
-  /** Closes the connections of a key that is revoked or expires. */
+  /** Closes the connections of a key that is revoked or expires, and the tokenless ones once the API closes. */
   keyWatch: KeyWatch;
   origins: OriginPolicy;
-  /** Authenticated connections allowed at once; as many more may be waiting to authenticate. */
+  /** Authenticated connections allowed at once; as many more may be waiting to authenticate (a few per address). */
   maxConnections: number;
   /** Where subscriptions share their executions. */
   subscriptionHubs: SubscriptionHubs;
@@ -42,6 +42,11 @@ export const MAX_OPERATIONS_PER_CONNECTION = 100;
 const KEEP_ALIVE_MS = 12_000;
 /** A client must send connection_init within this time. */
 const CONNECTION_INIT_TIMEOUT_MS = 5_000;
+/**
+ * Sockets from one address (an IPv6 /64) that may wait for connection_init at once. A newer one closes the oldest
+ * (1013): strangers from one address cannot fill the pool of waiting sockets, nor keep a client of theirs out.
+ */
+export const MAX_UNAUTHENTICATED_PER_ADDRESS = 10;
 
 export const CLOSE_SLOW_CONSUMER = 4008;
 export const CLOSE_FORBIDDEN = 4403;
@@ -58,16 +63,18 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
     maxPayload: MAX_MESSAGE_BYTES,
     // The same Host and Origin rules as HTTP: browsers do not apply CORS to WebSockets, so this is the only guard.
     verifyClient: ({ req }, done) => {
-      const host = req.headers.host ?? null;
-      const origin = req.headers.origin;
-      if (!options.origins.hostAllowed(host)) return done(false, 403, 'Forbidden: Host not allowed');
-      if (origin !== undefined && !options.origins.originAllowed(origin, host)) return done(false, 403, 'Forbidden: Origin not allowed');
+      const refused = options.origins.refusal(req.headers.host ?? null, req.headers.origin ?? null);
+      if (refused) return done(false, 403, `Forbidden: ${refused.code}`);
       done(true);
     },
   });
 
   const principals = new WeakMap<WebSocket, Principal>();
   let authenticated = 0;
+  /** Sockets that have not sent connection_init yet, oldest first, by address group; and how to stop counting one. */
+  const waitingByAddress = new Map<string, Set<WebSocket>>();
+  const stopWaiting = new WeakMap<WebSocket, () => void>();
+  let waiting = 0;
   let connectionIds = 0;
   const connectionIdOf = new WeakMap<WebSocket, number>();
   let hubIds = 0;
@@ -95,6 +102,7 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
     {
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async ({ connectionParams, extra }) => {
+        stopWaiting.get(extra.socket)?.();
         const principal = await options.authenticate(credentialsFromConnectionParams(connectionParams));
         if (!principal) {
           extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden: send connectionParams {"authorization": "Bearer <token>"}');
@@ -107,9 +115,7 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
         }
         principals.set(extra.socket, principal);
         authenticated += 1;
-        const unwatch = options.keyWatch.watch(principal, () =>
-          extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden: the API key was revoked or has expired'),
-        );
+        const unwatch = options.keyWatch.watch(principal, (reason) => extra.socket.close(CLOSE_FORBIDDEN, `Forbidden: ${reason}`));
         extra.socket.once('close', unwatch);
         return true;
       },
@@ -158,8 +164,9 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
           };
           const startExecution: StartExecution = async (hub) => {
             const hubContext: GraphQLServerContext & Record<string, unknown> = {
-              // Only what every member shares: the scopes are part of the hub's key, the key itself is not.
-              principal: { name: 'subscription hub', scopes: principal.scopes },
+              // The scopes are part of the hub's key, the key itself is not: no key id, whose revocation would end
+              // the hub for every member. The name of the member that starts it counts its operation name (metrics).
+              principal: { name: principal.name, scopes: principal.scopes },
               requestId: `ws-hub-${(hubIds += 1)}`,
               transport: { name: 'websocket', cutOff: hub.cutOff },
               subscriptionHub: hub.events,
@@ -181,18 +188,41 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
   // oversized or malformed frame), and ws has already closed it with the right code (1009, 1002): log one JSON line.
   wss.removeAllListeners('error');
   wss.on('error', (error) => logger.error('websocket.server_error', { error: describeError(error) }));
-  wss.on('connection', (socket: WebSocket) => {
+  wss.on('connection', (socket: WebSocket, request: IncomingMessage) => {
     socket.removeAllListeners('error');
     socket.on('error', (error) => logger.warn('websocket.client_error', { error: describeError(error) }));
     connectionIdOf.set(socket, (connectionIds += 1));
-    // Sockets that have not authenticated yet have a pool of their own, so they can never push dashboards out.
-    if (wss.clients.size - authenticated > options.maxConnections) {
-      logger.warn('websocket.refused', { reason: 'too many unauthenticated connections', limit: options.maxConnections });
-      socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
-    }
     socket.once('close', () => {
       if (principals.delete(socket)) authenticated -= 1;
     });
+    // Sockets that have not authenticated yet have a pool of their own, so they can never push dashboards out.
+    if (waiting >= options.maxConnections) {
+      logger.warn('websocket.refused', { reason: 'too many unauthenticated connections', limit: options.maxConnections });
+      socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
+      return;
+    }
+    const address = addressGroup(request.socket.remoteAddress);
+    let fromAddress = waitingByAddress.get(address);
+    if (!fromAddress) waitingByAddress.set(address, (fromAddress = new Set()));
+    const group = fromAddress;
+    if (group.size >= MAX_UNAUTHENTICATED_PER_ADDRESS) {
+      const [oldest] = group;
+      logger.warn('websocket.refused', {
+        reason: 'too many unauthenticated connections from one address',
+        limit: MAX_UNAUTHENTICATED_PER_ADDRESS,
+      });
+      stopWaiting.get(oldest!)?.();
+      oldest!.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections from this address');
+    }
+    group.add(socket);
+    waiting += 1;
+    const stop = () => {
+      if (!group.delete(socket)) return;
+      waiting -= 1;
+      if (group.size === 0 && waitingByAddress.get(address) === group) waitingByAddress.delete(address);
+    };
+    stopWaiting.set(socket, stop);
+    socket.once('close', stop);
   });
 
   return {
@@ -208,4 +238,21 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
       await graphqlWs.dispose();
     },
   };
+}
+
+/** What a socket's address counts against: an IPv4 address, or an IPv6 address's /64 (one host often has all of it). */
+export function addressGroup(address: string | undefined): string {
+  if (!address) return '';
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1]!;
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.split('%')[0]!.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros = tail === undefined ? [] : Array<string>(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0');
+  const groups = [...headGroups, ...zeros, ...tailGroups];
+  return `${groups
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group, 16).toString(16))
+    .join(':')}::/64`;
 }

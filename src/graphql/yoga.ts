@@ -3,7 +3,7 @@
  * access control, limits on what one operation may ask for, and a log line for every unexpected error.
  */
 import type { IncomingMessage } from 'node:http';
-import { getOperationAST, GraphQLError, type DocumentNode } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionArgs } from 'graphql';
 import { createGraphQLError, createYoga, handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import type { Authenticator } from '../access/principal.ts';
 import type { KeyWatch } from '../access/keyWatch.ts';
@@ -82,7 +82,9 @@ export function createGraphQL(options: GraphQLOptions) {
       prisma: options.prisma,
       events: subscriptionHub ?? options.events,
       requestId: requestId ?? requestIdOf(request),
-      transport: transport ?? { name: request.headers.get('accept')?.includes('text/event-stream') ? 'sse' : 'http' },
+      keyCreated: options.authenticate.keyCreated,
+      // An HTTP subscription becomes 'sse' when it starts (useHttpSubscriptionStreams), whatever its Accept header.
+      transport: transport ?? { name: 'http' },
     }),
     logging: false,
     // Errors from resolvers reach clients as "Unexpected error." with no stack or SQL (useErrorLogging logs them);
@@ -100,6 +102,7 @@ export function createGraphQL(options: GraphQLOptions) {
     maxRequestBodySize: false,
     multipart: false,
     plugins: [
+      useHttpSubscriptionStreams(),
       useAccess({ authenticate: options.authenticate, origins: options.origins, keyWatch: options.keyWatch }),
       useGraphiQLPage({ title: 'Callboard', defaultQuery: EXAMPLE_QUERY }),
       useRequestBodyLimit(MAX_REQUEST_BODY_BYTES),
@@ -132,31 +135,55 @@ function useSentEventCount(events: CallEventSource, metrics: Metrics): Plugin<Co
   };
 }
 
-/** Counts operations by type, name and result, and times queries and mutations. */
+type OperationArgs = Pick<ExecutionArgs, 'document' | 'operationName'> & { contextValue: Context };
+
+/** Counts operations by type, name and result, and times queries and mutations; new names count against their caller. */
 function useOperationMetrics(metrics: Metrics): Plugin<Context> {
-  const describe = (document: DocumentNode, operationName: string | null | undefined) => {
+  const describe = ({ document, operationName, contextValue }: OperationArgs) => {
     const operation = getOperationAST(document, operationName);
-    return { type: operation?.operation ?? 'unknown', name: operation?.name?.value ?? operationName };
+    return {
+      type: operation?.operation ?? 'unknown',
+      name: operation?.name?.value ?? operationName,
+      caller: contextValue.principal?.name ?? 'nobody',
+    };
   };
   return {
     onExecute({ args }) {
       const started = performance.now();
-      const { type, name } = describe(args.document, args.operationName);
+      const { type, name, caller } = describe(args);
       return {
         onExecuteDone({ result }) {
           const failed = 'errors' in result && (result.errors?.length ?? 0) > 0;
-          metrics.graphqlOperation(type, name, failed ? 'error' : 'ok', (performance.now() - started) / 1000);
+          metrics.graphqlOperation(type, name, caller, failed ? 'error' : 'ok', (performance.now() - started) / 1000);
         },
       };
     },
     onSubscribe({ args }) {
-      const { type, name } = describe(args.document, args.operationName);
+      const { type, name, caller } = describe(args);
       return {
         onSubscribeResult({ result }) {
-          metrics.graphqlOperation(type, name, isAsyncIterableResult(result) ? 'ok' : 'error');
+          metrics.graphqlOperation(type, name, caller, isAsyncIterableResult(result) ? 'ok' : 'error');
         },
-        onSubscribeError: () => metrics.graphqlOperation(type, name, 'error'),
+        onSubscribeError: () => metrics.graphqlOperation(type, name, caller, 'error'),
       };
+    },
+  };
+}
+
+/**
+ * Over HTTP, Yoga serves a subscription's events as Server-Sent Events for any Accept header that admits
+ * `text/event-stream` (none, any type, `text/*`, any case; GET or POST), and answers 406 for the others. So every HTTP
+ * subscription is named an SSE stream when it starts, before anything reads its transport: the stream limit, the key
+ * watch and the metrics count it whatever its headers. One that Yoga answers 406 is ended, since nothing reads it.
+ */
+function useHttpSubscriptionStreams(): Plugin<Context> {
+  return {
+    onSubscribe({ args, extendContext }) {
+      if (args.contextValue.transport.name === 'http') extendContext({ transport: { name: 'sse' } });
+    },
+    onResultProcess({ result, resultProcessor }) {
+      // Yoga's own result processors ran before this hook: none chose to stream this result.
+      if (!resultProcessor && isAsyncIterableResult(result)) void (result as AsyncIterator<unknown>).return?.();
     },
   };
 }

@@ -62,9 +62,12 @@ builder.mutationFields((t) => ({
       scopes: t.arg({ type: [ApiKeyScope], required: true }),
       expiresInDays: t.arg.int({ required: false }),
     },
-    resolve: (_root, { name, scopes, expiresInDays }, { prisma }) =>
+    // The first key, made without a token while the API is open, closes it: from then on every caller needs a key.
+    resolve: (_root, { name, scopes, expiresInDays }, { prisma, principal, keyCreated }) =>
       userErrors(async () => {
-        const { key, ...apiKey } = await createKeyStore(prisma).create({ name, scopes, expiresInDays });
+        const first = principal?.open === true;
+        const { key, ...apiKey } = await createKeyStore(prisma).create({ name, scopes, expiresInDays, first });
+        keyCreated();
         return { key, apiKey };
       }),
   }),
