@@ -6,7 +6,9 @@ import { ASSUMED_LIST_SIZE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OPERATION_LIMITS }
 import { useResponseSizeLimit } from './responseSize.ts';
 
 export {
+  databaseWork,
   listSize,
+  maxLength,
   measureOperation,
   useCostLimit,
   type CostLimitOptions,

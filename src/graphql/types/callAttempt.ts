@@ -1,4 +1,12 @@
-import { ASSUMED_TRANSCRIPT_TURNS, DEFAULT_PAGE_SIZE, listSize, MAX_PAGE_SIZE } from '../../limits/index.ts';
+import {
+  ASSUMED_TRANSCRIPT_TURNS,
+  DEFAULT_PAGE_SIZE,
+  listSize,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_PAGE_SIZE,
+  MAX_SEARCH_TEXT_LENGTH,
+  maxLength,
+} from '../../limits/index.ts';
 import {
   countCallAttempts,
   findCallAttempt,
@@ -79,10 +87,18 @@ export const CallAttemptFilter = builder.inputType('CallAttemptFilter', {
   fields: (t) => ({
     status: t.field({ type: [CallAttemptStatus.ref], required: false }),
     result: t.field({ type: [CallResult.ref], required: false }),
-    phoneNumber: t.string({ required: false, description: 'The number the attempt called or was called from (E.164).' }),
+    phoneNumber: t.string({
+      required: false,
+      description: 'The number the attempt called or was called from (E.164).',
+      extensions: maxLength(MAX_IDENTIFIER_LENGTH),
+    }),
     endedAfter: t.field({ type: 'DateTime', required: false }),
     endedBefore: t.field({ type: 'DateTime', required: false }),
-    transcriptContains: t.string({ required: false, description: 'Text in any transcript turn, case-insensitive.' }),
+    transcriptContains: t.string({
+      required: false,
+      description: `Text in any transcript turn, case-insensitive; at most ${MAX_SEARCH_TEXT_LENGTH} characters.`,
+      extensions: maxLength(MAX_SEARCH_TEXT_LENGTH),
+    }),
   }),
 });
 export type CallAttemptFilterInput = typeof CallAttemptFilter.$inferInput;
@@ -128,7 +144,7 @@ builder.queryFields((t) => ({
     authScopes: { 'calls:read': true },
     nullable: true,
     description: 'A call attempt by its Revox id.',
-    args: { revoxId: t.arg.string({ required: true }) },
+    args: { revoxId: t.arg.string({ required: true, extensions: maxLength(MAX_IDENTIFIER_LENGTH) }) },
     resolve: (query, _root, { revoxId }, { prisma }) => findCallAttempt(prisma, query, revoxId),
   }),
   callAttempts: t.prismaConnection(
