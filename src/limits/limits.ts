@@ -18,7 +18,8 @@ export const ASSUMED_LIST_SIZE = 10;
 
 /**
  * What the cost model charges, in values, for a statement that aggregates every matching attempt (each `callStats`,
- * each `series`): such a statement reads many rows to return a few values, so an operation may run about ten.
+ * each `series`) or searches the transcripts (each `callAttempts` with `transcriptContains`): such a statement reads
+ * many rows to return a few values, so an operation may run about ten.
  */
 export const AGGREGATE_STATEMENT_COST = 25_000;
 /** What the cost model charges for looking up one node by its id (`node`, and each id of `nodes`). */

@@ -105,6 +105,16 @@ describe('measureOperation', () => {
     expect(cost(`{ callStats { ${series} } }`)).toBeGreaterThan(OPERATION_LIMITS.maxCost);
   });
 
+  it('counts a transcript search like an aggregate, so that 20 aliased searches are refused', () => {
+    expect(cost('{ callAttempts(filter: { transcriptContains: "bonjour" }) { totalCount } }')).toBe(2 + AGGREGATE_STATEMENT_COST);
+    expect(cost('{ callAttempts(filter: { phoneNumber: "+33612345678" }) { totalCount } }')).toBe(2);
+    const searches = Array.from(
+      { length: 20 },
+      (_, i) => `s${i}: callAttempts(first: 0, filter: { transcriptContains: "%_" }) { totalCount }`,
+    );
+    expect(cost(`{ ${searches.join(' ')} }`)).toBeGreaterThan(OPERATION_LIMITS.maxCost);
+  });
+
   it('refuses a nodes(ids:) with more ids than a page holds', () => {
     const ids = Array.from({ length: 15_000 }, (_, i) => `id${i}`);
     expect(measure('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids })?.inputError?.message).toBe(

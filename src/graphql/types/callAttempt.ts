@@ -1,5 +1,7 @@
 import {
+  AGGREGATE_STATEMENT_COST,
   ASSUMED_TRANSCRIPT_TURNS,
+  databaseWork,
   DEFAULT_PAGE_SIZE,
   listSize,
   MAX_IDENTIFIER_LENGTH,
@@ -108,6 +110,10 @@ export function attemptFilterScopes(filter: CallAttemptFilterInput | null | unde
   return filter?.transcriptContains ? { 'transcripts:read': true } : { 'calls:read': true };
 }
 
+function hasSearch(args: Record<string, unknown>): boolean {
+  return Boolean((args.filter as CallAttemptFilterInput | null | undefined)?.transcriptContains);
+}
+
 /** The GraphQL filter as the read model's (an empty text or number is no condition, as it always was). */
 export function callAttemptFilter(input: CallAttemptFilterInput | null | undefined): ReadCallAttemptFilter | undefined {
   if (!input) return undefined;
@@ -159,6 +165,8 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: CallAttemptFilter }),
         orderBy: t.arg({ type: CallAttemptOrderBy, defaultValue: 'ENDED_AT_DESC' }),
       },
+      // A transcript search reads every turn that may match, for the page and for its count alike.
+      extensions: databaseWork((args) => (hasSearch(args) ? AGGREGATE_STATEMENT_COST : 0)),
       totalCount: (_connection, { filter }, { prisma }) => countCallAttempts(prisma, callAttemptFilter(filter)),
       resolve: (query, _root, args, { prisma }, info) =>
         findCallAttempts(prisma, {
