@@ -109,6 +109,11 @@ const ABUSIVE: [string, string, Refusal][] = [
     `{ callStats { ${aliases(OPERATION_LIMITS.maxAliases, 'series(bucket: HOUR, timeZone: "Europe/Paris") { start }')} } }`,
     TOO_EXPENSIVE,
   ],
+  [
+    'aliased transcript searches of escaped wildcards, which the trigram index cannot narrow',
+    `{ ${aliases(OPERATION_LIMITS.maxAliases, 'callAttempts(first: 1, filter: { transcriptContains: "%_%_%_" }) { totalCount }')} }`,
+    TOO_EXPENSIVE,
+  ],
   ['aliased statistics', `{ ${aliases(OPERATION_LIMITS.maxAliases, 'callStats { attempts }')} }`, TOO_EXPENSIVE],
   [
     'a very long document',
