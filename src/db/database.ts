@@ -21,7 +21,7 @@ export interface Database {
   kind: 'embedded' | 'postgres';
   /** Migrations this start applied. */
   appliedMigrations: string[];
-  /** The connection pool's state (PostgreSQL server only; the embedded database has one connection). */
+  /** Both connection pools' state, added up (PostgreSQL server only; the embedded database has one connection). */
   poolStats(): { total: number; idle: number; waiting: number } | null;
   /** Resolves when the database answers a trivial query within `timeoutMs`. */
   ping(timeoutMs?: number): Promise<boolean>;
@@ -179,7 +179,7 @@ function newPool(connectionString: string, settings: string): pg.Pool {
 function routeRequestStatements(pool: pg.Pool, readPool: pg.Pool): pg.Pool {
   const query = (...args: Parameters<pg.Pool['query']>) => {
     const work = currentRequestWork();
-    if (!work) return (pool.query as (...a: unknown[]) => unknown)(...args);
+    if (!work) return Reflect.apply(pool.query, pool, args);
     return work.run(REQUEST_STATEMENTS_AT_ONCE.postgres, () => cancellableQuery(readPool, pool, work.signal, args));
   };
   return new Proxy(pool, {
@@ -204,7 +204,7 @@ async function cancellableQuery(readPool: pg.Pool, pool: pg.Pool, signal: AbortS
   let failed = false;
   try {
     if (signal.aborted) throw new RequestGoneError();
-    return await (client.query as (...a: unknown[]) => Promise<pg.QueryResult>)(...args);
+    return (await Reflect.apply(client.query, client, args)) as pg.QueryResult;
   } catch (error) {
     failed = true;
     throw error;
