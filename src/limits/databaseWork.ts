@@ -1,7 +1,8 @@
 /**
  * The Yoga plugin that runs each query's resolvers as one request's database work (src/db/requestWork.ts): a few
  * statements at a time, on the pool of API reads, cancelled when the client goes away. Mutations and subscriptions
- * are left out: mutations (erasure, keys) must not be cut short, and subscription events are resolved by the hub.
+ * are left out: mutations (erasure, keys) must not be cut short, and a subscription's events are resolved one by one,
+ * long after the operation started.
  */
 import { getOperationAST } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
