@@ -3,7 +3,7 @@
  * On a PostgreSQL server it goes straight to the connection pool: Prisma's raw-query path costs ~0.2 ms of CPU per
  * call, a tenth of a small request's whole budget, and it is prepared once per connection (`preparedName`). On
  * PGlite it goes through Prisma, which serialises the one session that Prisma's transactions share. `openDatabase`
- * registers each client's pool here.
+ * registers each client's pool here: the pool that sends an API request's statements to the pool of API reads.
  */
 import type { Pool } from 'pg';
 import type { Prisma, PrismaClient } from './generated/prisma/client.ts';

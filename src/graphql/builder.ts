@@ -9,7 +9,7 @@ import type { AccessContext } from '../access/useAccess.ts';
 import type { CallEventSource } from '../events/eventBus.ts';
 import type PrismaTypes from '../db/generated/pothos-types.ts';
 import { getDatamodel } from '../db/generated/pothos-types.ts';
-import { listSize } from '../limits/index.ts';
+import { databaseWork, listSize, MAX_NODE_IDS, maxLength, NODE_LOOKUP_COST } from '../limits/index.ts';
 import type { Scope } from '../access/scopes.ts';
 import { missingScope } from './scopes.ts';
 
@@ -72,14 +72,19 @@ export const builder = new SchemaBuilder<{
     nodesOnConnection: true,
     edgesFieldOptions: { nullable: false },
     nodeFieldOptions: { nullable: false },
-    nodeQueryOptions: { authScopes: { 'calls:read': true } },
-    // The cost limit counts one node per id asked for.
+    nodeQueryOptions: { authScopes: { 'calls:read': true }, extensions: databaseWork(NODE_LOOKUP_COST) },
+    // The cost limit counts one node, and one lookup, per id asked for.
     nodesQueryOptions: {
       authScopes: { 'calls:read': true },
-      extensions: listSize((args) => (Array.isArray(args.ids) ? args.ids.length : 0)),
+      extensions: { ...listSize(idCount), ...databaseWork((args) => idCount(args) * NODE_LOOKUP_COST) },
+      args: { ids: { extensions: maxLength(MAX_NODE_IDS) } },
     },
   },
 });
+
+function idCount(args: Record<string, unknown>): number {
+  return Array.isArray(args.ids) ? args.ids.length : 0;
+}
 
 builder.queryType({});
 builder.subscriptionType({});

@@ -5,9 +5,12 @@
  * selected below a list counts once per item the list can hold. A connection's `nodes` and `edges` hold `first` (or
  * `last`) items, or the default page size when neither is given; a list field declares its size with `listSize`;
  * any other list is assumed to hold `assumedListSize` items. Fragments count where they are spread, as many times as
- * they are spread.
+ * they are spread. A field whose resolver makes the database work more than its values show (an aggregate over many
+ * rows, a lookup per id) declares that work with `databaseWork`, which counts like that many values each time the
+ * field is resolved.
  *
- * The same pass refuses a `first` or `last` outside 0..maxPageSize on any connection, whatever is selected under it.
+ * The same pass refuses, whatever is selected under them, a `first` or `last` outside 0..maxPageSize on any
+ * connection, and a string or list argument (or input field) longer than it declares with `maxLength`.
  */
 import {
   getArgumentValues,
@@ -16,6 +19,7 @@ import {
   getOperationAST,
   getVariableValues,
   GraphQLError,
+  isInputObjectType,
   isInterfaceType,
   isListType,
   isObjectType,
@@ -27,7 +31,9 @@ import {
   type ExecutionResult,
   type FieldNode,
   type FragmentDefinitionNode,
+  type GraphQLArgument,
   type GraphQLField,
+  type GraphQLInputField,
   type GraphQLNamedType,
   type GraphQLSchema,
   type SelectionSetNode,
@@ -35,14 +41,26 @@ import {
 import type { Plugin } from 'graphql-yoga';
 
 const LIST_SIZE = 'listSize';
+const DATABASE_WORK = 'databaseWork';
+const MAX_LENGTH = 'maxLength';
 const MEASURES_PER_DOCUMENT = 32;
 
-/** A list's size for the cost model: a number, or computed from the field's arguments. */
+/** A count for the cost model: a number, or computed from the field's arguments. */
 export type ListSize = number | ((args: Record<string, unknown>) => number);
 
 /** Field `extensions` declaring how many items a list field holds, for fields that are not connections. */
 export function listSize(size: ListSize): { [LIST_SIZE]: ListSize } {
   return { [LIST_SIZE]: size };
+}
+
+/** Field `extensions` declaring, in values, the database work of resolving the field once, beyond its values. */
+export function databaseWork(cost: ListSize): { [DATABASE_WORK]: ListSize } {
+  return { [DATABASE_WORK]: cost };
+}
+
+/** Argument or input field `extensions`: the most characters (of a string) or items (of a list) it accepts. */
+export function maxLength(length: number): { [MAX_LENGTH]: number } {
+  return { [MAX_LENGTH]: length };
 }
 
 export interface CostModel {
@@ -60,8 +78,8 @@ export interface CostLimitOptions extends CostModel {
 
 export interface OperationMeasure {
   cost: number;
-  /** The first `first`/`last` outside 0..maxPageSize, as an error for the client. */
-  pageSizeError?: GraphQLError;
+  /** The first `first`/`last` outside 0..maxPageSize, or argument longer than its `maxLength`, as an error for the client. */
+  inputError?: GraphQLError;
 }
 
 /**
@@ -89,7 +107,7 @@ export function measureOperation(
   // make this computation exponential, though its cost is.
   const known = new Map<SelectionSetNode, Map<string, number>>();
   const inProgress = new Set<SelectionSetNode>();
-  let pageSizeError: GraphQLError | undefined;
+  let inputError: GraphQLError | undefined;
 
   /** `pageSize`: the items of the connection this selection set belongs to, which its `nodes`/`edges` hold. */
   function selectionSetCost(selectionSet: SelectionSetNode, type: GraphQLNamedType, pageSize: number | undefined): number {
@@ -121,10 +139,31 @@ export function measureOperation(
     // __typename, or a field validation has refused.
     if (!field) return 1;
     const args = argumentValues(field, node);
+    checkLengths(field.args, args, '');
     const fieldType = getNullableType(field.type);
     const items = isListType(fieldType) ? listItems(field, args, pageSize) : 1;
     const itemCost = node.selectionSet ? selectionSetCost(node.selectionSet, getNamedType(fieldType), connectionPageSize(field, args)) : 0;
-    return isListType(fieldType) && !node.selectionSet ? 1 + items : 1 + items * itemCost;
+    const values = isListType(fieldType) && !node.selectionSet ? 1 + items : 1 + items * itemCost;
+    return values + declaredCount(field, DATABASE_WORK, args);
+  }
+
+  /** Finds the first value longer than its input's `maxLength`, in arguments and, at any depth, in input objects. */
+  function checkLengths(inputs: readonly (GraphQLArgument | GraphQLInputField)[], values: Record<string, unknown>, path: string) {
+    for (const input of inputs) {
+      const value = values[input.name];
+      if (value === undefined || value === null) continue;
+      const name = `${path}${input.name}`;
+      const max = input.extensions[MAX_LENGTH] as number | undefined;
+      const length = typeof value === 'string' || Array.isArray(value) ? value.length : 0;
+      if (max !== undefined && length > max) {
+        const unit = typeof value === 'string' ? 'characters' : 'items';
+        inputError ??= badInput(`${name} may hold at most ${max} ${unit}, got ${length}`);
+      }
+      const type = getNamedType(input.type);
+      if (!isInputObjectType(type)) continue;
+      const fields = Object.values(type.getFields());
+      for (const item of Array.isArray(value) ? value : [value]) checkLengths(fields, item as Record<string, unknown>, `${name}.`);
+    }
   }
 
   /** Introspection's entry points are not among the query type's fields, and their lists count like any other. */
@@ -144,10 +183,16 @@ export function measureOperation(
   }
 
   function listItems(field: GraphQLField<unknown, unknown>, args: Record<string, unknown>, pageSize: number | undefined): number {
-    const declared = field.extensions[LIST_SIZE] as ListSize | undefined;
-    const size = typeof declared === 'function' ? declared(args) : (declared ?? pageSize ?? model.assumedListSize);
-    // A negative size (a negative `first`) must not lower the cost of the rest of the operation.
-    return Math.max(0, size);
+    return field.extensions[LIST_SIZE] === undefined
+      ? Math.max(0, pageSize ?? model.assumedListSize)
+      : declaredCount(field, LIST_SIZE, args);
+  }
+
+  function declaredCount(field: GraphQLField<unknown, unknown>, extension: string, args: Record<string, unknown>): number {
+    const declared = field.extensions[extension] as ListSize | undefined;
+    const count = typeof declared === 'function' ? declared(args) : (declared ?? 0);
+    // A negative count (a negative `first`) must not lower the cost of the rest of the operation.
+    return Math.max(0, count);
   }
 
   /** The items a connection field returns; undefined for a field that is not a connection. */
@@ -156,9 +201,7 @@ export function measureOperation(
     for (const name of ['first', 'last'] as const) {
       const size = args[name];
       if (typeof size === 'number' && (size < 0 || size > model.maxPageSize)) {
-        pageSizeError ??= new GraphQLError(`${name} must be between 0 and ${model.maxPageSize}, got ${size}`, {
-          extensions: { code: 'BAD_USER_INPUT', http: { spec: true, status: 400 } },
-        });
+        inputError ??= badInput(`${name} must be between 0 and ${model.maxPageSize}, got ${size}`);
       }
     }
     const sizes = [args.first, args.last].filter((size): size is number => typeof size === 'number');
@@ -166,12 +209,16 @@ export function measureOperation(
   }
 
   const cost = selectionSetCost(operation.selectionSet, rootType, undefined);
-  return pageSizeError ? { cost, pageSizeError } : { cost };
+  return inputError ? { cost, inputError } : { cost };
+}
+
+function badInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', http: { spec: true, status: 400 } } });
 }
 
 /**
- * Refuses an operation that costs more than `maxCost`, or asks a connection for a page size out of range, before
- * anything is resolved. It runs where Yoga executes and
+ * Refuses an operation that costs more than `maxCost`, asks a connection for a page size out of range, or passes an
+ * argument longer than its `maxLength`, before anything is resolved. It runs where Yoga executes and
  * subscribes, so with the request's variables and whatever the transport: HTTP, SSE and graphql-ws alike.
  */
 export function useCostLimit(options: CostLimitOptions): Plugin {
@@ -188,7 +235,7 @@ export function useCostLimit(options: CostLimitOptions): Plugin {
     const result = measureOperation(schema, document, operationName, variableValues, options);
     // A document sent with ever-new variables is measured each time rather than kept without bound; a refusal's
     // error is made anew for each request.
-    if (!result?.pageSizeError && byRequest.size < MEASURES_PER_DOCUMENT) byRequest.set(key, result);
+    if (!result?.inputError && byRequest.size < MEASURES_PER_DOCUMENT) byRequest.set(key, result);
     return result;
   }
   function refuseExpensive({
@@ -199,7 +246,7 @@ export function useCostLimit(options: CostLimitOptions): Plugin {
     setResultAndStopExecution: (result: ExecutionResult) => void;
   }) {
     const measure = measureOnce(args);
-    if (measure?.pageSizeError) setResultAndStopExecution({ errors: [measure.pageSizeError] });
+    if (measure?.inputError) setResultAndStopExecution({ errors: [measure.inputError] });
     else if (measure && measure.cost > options.maxCost) setResultAndStopExecution({ errors: [costError(measure.cost, options)] });
   }
   return { onExecute: refuseExpensive, onSubscribe: refuseExpensive };
@@ -209,8 +256,9 @@ function costError(cost: number, { maxCost, defaultPageSize }: CostLimitOptions)
   const count = (n: number) => (Number.isFinite(n) ? n.toLocaleString('en-US') : 'more than can be counted');
   return new GraphQLError(
     `Operation too expensive: it may return ${count(cost)} values, over the maximum of ${count(maxCost)}. ` +
-      `A list counts once per item it may hold (a connection holds first/last items, ${defaultPageSize} when neither is given). ` +
-      'Ask for fewer items with first/last, fewer fields inside lists, or fewer nested connections.',
+      `A list counts once per item it may hold (a connection holds first/last items, ${defaultPageSize} when neither is given), ` +
+      'and statistics and node lookups count for the database work they cause. ' +
+      'Ask for fewer items with first/last, fewer fields inside lists, fewer nested connections, or fewer statistics.',
     // The status GraphQL over HTTP requires when there is no data; Yoga does not send `http` to the client.
     { extensions: { code: 'OPERATION_TOO_EXPENSIVE', cost, maxCost, http: { spec: true, status: 400 } } },
   );

@@ -2,11 +2,14 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { Plugin } from 'graphql-yoga';
 import { useCostLimit } from './cost.ts';
+import { useRequestDatabaseWork } from './databaseWork.ts';
 import { ASSUMED_LIST_SIZE, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OPERATION_LIMITS } from './limits.ts';
 import { useResponseSizeLimit } from './responseSize.ts';
 
 export {
+  databaseWork,
   listSize,
+  maxLength,
   measureOperation,
   useCostLimit,
   type CostLimitOptions,
@@ -15,13 +18,15 @@ export {
   type OperationMeasure,
 } from './cost.ts';
 export * from './limits.ts';
+export { useRequestDatabaseWork } from './databaseWork.ts';
 export { useRequestBodyLimit } from './requestBody.ts';
 export { useResponseSizeLimit, type ResponseSizeLimitOptions } from './responseSize.ts';
 
 /**
  * The limits of OPERATION_LIMITS, applied to every operation over every transport: parse and validation limits
  * (tokens, depth, aliases, directives; no field suggestions to someone probing the schema), then page sizes and the
- * cost limit before execution, then the size cap on each result and subscription event.
+ * cost limit before execution, the bounds on a query's database work during it, then the size cap on each result
+ * and subscription event.
  */
 export function useOperationLimits(): Plugin {
   return {
@@ -45,6 +50,7 @@ export function useOperationLimits(): Plugin {
           assumedListSize: ASSUMED_LIST_SIZE,
         }),
       );
+      addPlugin(useRequestDatabaseWork());
       addPlugin(useResponseSizeLimit({ maxBytes: OPERATION_LIMITS.maxResponseBytes }));
     },
   };

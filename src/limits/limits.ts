@@ -16,6 +16,25 @@ export const ASSUMED_TRANSCRIPT_TURNS = 200;
 /** Items the cost model assumes for any other unpaged list (breakdowns, calling windows, introspection lists). */
 export const ASSUMED_LIST_SIZE = 10;
 
+/**
+ * What the cost model charges, in values, for a statement that aggregates every matching attempt (each `callStats`,
+ * each `series`) or searches the transcripts (each `callAttempts` with `transcriptContains`): such a statement reads
+ * many rows to return a few values, so an operation may run about ten.
+ */
+export const AGGREGATE_STATEMENT_COST = 25_000;
+/** What the cost model charges for looking up one node by its id (`node`, and each id of `nodes`). */
+export const NODE_LOOKUP_COST = 100;
+/** Most ids one `nodes(ids:)` takes: a page's worth. */
+export const MAX_NODE_IDS = MAX_PAGE_SIZE;
+
+/**
+ * Longest `transcriptContains`: the search compares the text with every candidate turn (ILIKE), so its length
+ * multiplies the work of each comparison.
+ */
+export const MAX_SEARCH_TEXT_LENGTH = 200;
+/** Longest phone number, Revox id or time zone name an argument takes: real ones are far shorter (E.164: 16). */
+export const MAX_IDENTIFIER_LENGTH = 100;
+
 export const OPERATION_LIMITS = {
   maxDepth: 12,
   maxAliases: 20,

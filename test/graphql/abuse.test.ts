@@ -100,6 +100,22 @@ const ABUSIVE: [string, string, Refusal][] = [
     { message: /^last must be between 0 and 100, got -1$/ },
   ],
   [
+    'a transcript search of 400 KB made of escaped wildcards',
+    `{ callAttempts(filter: { transcriptContains: "${'%_'.repeat(200_000)}" }) { totalCount } }`,
+    { message: /^filter\.transcriptContains may hold at most 200 characters, got 400000$/ },
+  ],
+  [
+    'aliased hourly series, each a statement over every attempt',
+    `{ callStats { ${aliases(OPERATION_LIMITS.maxAliases, 'series(bucket: HOUR, timeZone: "Europe/Paris") { start }')} } }`,
+    TOO_EXPENSIVE,
+  ],
+  [
+    'aliased transcript searches of escaped wildcards, which the trigram index cannot narrow',
+    `{ ${aliases(OPERATION_LIMITS.maxAliases, 'callAttempts(first: 1, filter: { transcriptContains: "%_%_%_" }) { totalCount }')} }`,
+    TOO_EXPENSIVE,
+  ],
+  ['aliased statistics', `{ ${aliases(OPERATION_LIMITS.maxAliases, 'callStats { attempts }')} }`, TOO_EXPENSIVE],
+  [
     'a very long document',
     `{ callStats { ${'attempts '.repeat(OPERATION_LIMITS.maxTokens)} } }`,
     { message: /Token limit of 3000 exceeded/ },
@@ -120,7 +136,8 @@ function expectRefused(body: any, refusal: Refusal) {
   const cost = (error.extensions.cost as number).toLocaleString('en-US');
   expect(error.message).toBe(
     `Operation too expensive: it may return ${cost} values, over the maximum of 250,000. A list counts once per item it may hold ` +
-      '(a connection holds first/last items, 20 when neither is given). Ask for fewer items with first/last, fewer fields inside lists, or fewer nested connections.',
+      '(a connection holds first/last items, 20 when neither is given), and statistics and node lookups count for the database work ' +
+      'they cause. Ask for fewer items with first/last, fewer fields inside lists, fewer nested connections, or fewer statistics.',
   );
 }
 

@@ -3,13 +3,19 @@ import { getIntrospectionQuery, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/graphql/schema.ts';
 import {
+  AGGREGATE_STATEMENT_COST,
   ASSUMED_LIST_SIZE,
   ASSUMED_TRANSCRIPT_TURNS,
   DEFAULT_PAGE_SIZE,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_NODE_IDS,
   MAX_PAGE_SIZE,
+  MAX_SEARCH_TEXT_LENGTH,
   measureOperation,
+  NODE_LOOKUP_COST,
   OPERATION_LIMITS,
 } from '../../src/limits/index.ts';
+import { MAX_SERIES_BUCKETS } from '../../src/read/stats.ts';
 
 const MODEL = { defaultPageSize: DEFAULT_PAGE_SIZE, maxPageSize: MAX_PAGE_SIZE, assumedListSize: ASSUMED_LIST_SIZE };
 const measure = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
@@ -51,11 +57,11 @@ describe('measureOperation', () => {
   });
 
   it('finds a page size out of range on any connection, whatever is selected under it', () => {
-    expect(measure('{ callOrders(first: 1000) { totalCount } }')?.pageSizeError?.message).toBe('first must be between 0 and 100, got 1000');
+    expect(measure('{ callOrders(first: 1000) { totalCount } }')?.inputError?.message).toBe('first must be between 0 and 100, got 1000');
     expect(
-      measure('query($n: Int) { callOrders(first: 1) { nodes { attempts(last: $n) { totalCount } } } }', { n: -1 })?.pageSizeError?.message,
+      measure('query($n: Int) { callOrders(first: 1) { nodes { attempts(last: $n) { totalCount } } } }', { n: -1 })?.inputError?.message,
     ).toBe('last must be between 0 and 100, got -1');
-    expect(measure(`{ callOrders(first: ${MAX_PAGE_SIZE}, last: 0) { totalCount } }`)?.pageSizeError).toBeUndefined();
+    expect(measure(`{ callOrders(first: ${MAX_PAGE_SIZE}, last: 0) { totalCount } }`)?.inputError).toBeUndefined();
   });
 
   it('does not let a negative page size lower the cost of the rest of the operation', () => {
@@ -83,15 +89,66 @@ describe('measureOperation', () => {
     expect(cost(`${fragments.join('\n')} { callOrder(revoxId: "x") { ...F${levels - 1} } }`)).toBeGreaterThan(2 ** levels);
   });
 
-  it('counts nodes(ids:) once per id', () => {
+  it('counts nodes(ids:) once per id, and a lookup per id', () => {
     const ids = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => `id${i}`));
-    expect(cost(`{ nodes(ids: ${ids(3)}) { id } }`)).toBe(1 + 3);
-    expect(cost('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: ['a', 'b', 'c', 'd'] })).toBe(1 + 4);
+    expect(cost(`{ nodes(ids: ${ids(3)}) { id } }`)).toBe(1 + 3 + 3 * NODE_LOOKUP_COST);
+    expect(cost('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: ['a', 'b', 'c', 'd'] })).toBe(1 + 4 + 4 * NODE_LOOKUP_COST);
+    expect(cost('{ a: node(id: "x") { id } b: node(id: "y") { id } }')).toBe(2 * (2 + NODE_LOOKUP_COST));
+  });
+
+  it('counts the statement of each callStats and each series, so that 20 aliased series are refused', () => {
+    expect(cost('{ callStats { attempts } }')).toBe(2 + AGGREGATE_STATEMENT_COST);
+    expect(cost('{ callStats { series(bucket: DAY) { attempts } } }')).toBe(
+      2 + AGGREGATE_STATEMENT_COST + MAX_SERIES_BUCKETS + AGGREGATE_STATEMENT_COST,
+    );
+    const series = Array.from({ length: 20 }, (_, i) => `s${i}: series(bucket: HOUR, timeZone: "Europe/Paris") { start }`).join(' ');
+    expect(cost(`{ callStats { ${series} } }`)).toBeGreaterThan(OPERATION_LIMITS.maxCost);
+  });
+
+  it('counts a transcript search like an aggregate, so that 20 aliased searches are refused', () => {
+    expect(cost('{ callAttempts(filter: { transcriptContains: "bonjour" }) { totalCount } }')).toBe(2 + AGGREGATE_STATEMENT_COST);
+    expect(cost('{ callAttempts(filter: { phoneNumber: "+33612345678" }) { totalCount } }')).toBe(2);
+    const searches = Array.from(
+      { length: 20 },
+      (_, i) => `s${i}: callAttempts(first: 0, filter: { transcriptContains: "%_" }) { totalCount }`,
+    );
+    expect(cost(`{ ${searches.join(' ')} }`)).toBeGreaterThan(OPERATION_LIMITS.maxCost);
+  });
+
+  it('refuses a nodes(ids:) with more ids than a page holds', () => {
+    const ids = Array.from({ length: 15_000 }, (_, i) => `id${i}`);
+    expect(measure('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids })?.inputError?.message).toBe(
+      `ids may hold at most ${MAX_NODE_IDS} items, got 15000`,
+    );
+    expect(measure('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: ids.slice(0, MAX_NODE_IDS) })?.inputError).toBeUndefined();
+  });
+
+  it('refuses a text argument longer than its limit, naming the argument and the limit, in variables or inline', () => {
+    const search = '%_'.repeat(200_000);
+    const searchQuery = 'query($text: String) { callAttempts(filter: { transcriptContains: $text }) { totalCount } }';
+    expect(measure(searchQuery, { text: search })?.inputError?.message).toBe(
+      `filter.transcriptContains may hold at most ${MAX_SEARCH_TEXT_LENGTH} characters, got 400000`,
+    );
+    expect(measure(searchQuery, { text: 'x'.repeat(MAX_SEARCH_TEXT_LENGTH) })?.inputError).toBeUndefined();
+    const long = 'x'.repeat(MAX_IDENTIFIER_LENGTH + 1);
+    for (const [query, name] of [
+      [
+        `{ callStats(filter: { transcriptContains: "${'a'.repeat(MAX_SEARCH_TEXT_LENGTH + 1)}" }) { attempts } }`,
+        'filter.transcriptContains',
+      ],
+      [`{ callAttempts(filter: { phoneNumber: "${long}" }) { totalCount } }`, 'filter.phoneNumber'],
+      [`{ callOrders(filter: { phoneNumber: "${long}" }) { totalCount } }`, 'filter.phoneNumber'],
+      [`{ callOrder(revoxId: "${long}") { id } }`, 'revoxId'],
+      [`{ callAttempt(revoxId: "${long}") { id } }`, 'revoxId'],
+      [`{ callStats { series(bucket: DAY, timeZone: "${long}") { start } } }`, 'timeZone'],
+    ] as const) {
+      expect(measure(query)?.inputError?.message.startsWith(`${name} may hold at most `), query).toBe(true);
+    }
   });
 
   it('measures the operation asked for by name', () => {
     const document = 'query Small { callStats { attempts } } query Large { callOrders(first: 100) { nodes { revoxId } } }';
-    expect(cost(document, undefined, 'Small')).toBe(2);
+    expect(cost(document, undefined, 'Small')).toBe(2 + AGGREGATE_STATEMENT_COST);
     expect(cost(document, undefined, 'Large')).toBe(2 + 100);
     expect(cost(document, undefined, 'Missing')).toBeUndefined();
   });

@@ -1,4 +1,14 @@
-import { ASSUMED_TRANSCRIPT_TURNS, DEFAULT_PAGE_SIZE, listSize, MAX_PAGE_SIZE } from '../../limits/index.ts';
+import {
+  AGGREGATE_STATEMENT_COST,
+  ASSUMED_TRANSCRIPT_TURNS,
+  databaseWork,
+  DEFAULT_PAGE_SIZE,
+  listSize,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_PAGE_SIZE,
+  MAX_SEARCH_TEXT_LENGTH,
+  maxLength,
+} from '../../limits/index.ts';
 import {
   countCallAttempts,
   findCallAttempt,
@@ -79,10 +89,18 @@ export const CallAttemptFilter = builder.inputType('CallAttemptFilter', {
   fields: (t) => ({
     status: t.field({ type: [CallAttemptStatus.ref], required: false }),
     result: t.field({ type: [CallResult.ref], required: false }),
-    phoneNumber: t.string({ required: false, description: 'The number the attempt called or was called from (E.164).' }),
+    phoneNumber: t.string({
+      required: false,
+      description: 'The number the attempt called or was called from (E.164).',
+      extensions: maxLength(MAX_IDENTIFIER_LENGTH),
+    }),
     endedAfter: t.field({ type: 'DateTime', required: false }),
     endedBefore: t.field({ type: 'DateTime', required: false }),
-    transcriptContains: t.string({ required: false, description: 'Text in any transcript turn, case-insensitive.' }),
+    transcriptContains: t.string({
+      required: false,
+      description: `Text in any transcript turn, case-insensitive; at most ${MAX_SEARCH_TEXT_LENGTH} characters.`,
+      extensions: maxLength(MAX_SEARCH_TEXT_LENGTH),
+    }),
   }),
 });
 export type CallAttemptFilterInput = typeof CallAttemptFilter.$inferInput;
@@ -90,6 +108,10 @@ export type CallAttemptFilterInput = typeof CallAttemptFilter.$inferInput;
 /** Searching transcripts reads them, so `transcriptContains` needs the scope that reading them needs. */
 export function attemptFilterScopes(filter: CallAttemptFilterInput | null | undefined) {
   return filter?.transcriptContains ? { 'transcripts:read': true } : { 'calls:read': true };
+}
+
+function hasSearch(args: Record<string, unknown>): boolean {
+  return Boolean((args.filter as CallAttemptFilterInput | null | undefined)?.transcriptContains);
 }
 
 /** The GraphQL filter as the read model's (an empty text or number is no condition, as it always was). */
@@ -128,7 +150,7 @@ builder.queryFields((t) => ({
     authScopes: { 'calls:read': true },
     nullable: true,
     description: 'A call attempt by its Revox id.',
-    args: { revoxId: t.arg.string({ required: true }) },
+    args: { revoxId: t.arg.string({ required: true, extensions: maxLength(MAX_IDENTIFIER_LENGTH) }) },
     resolve: (query, _root, { revoxId }, { prisma }) => findCallAttempt(prisma, query, revoxId),
   }),
   callAttempts: t.prismaConnection(
@@ -143,6 +165,8 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: CallAttemptFilter }),
         orderBy: t.arg({ type: CallAttemptOrderBy, defaultValue: 'ENDED_AT_DESC' }),
       },
+      // A transcript search reads every turn that may match, for the page and for its count alike.
+      extensions: databaseWork((args) => (hasSearch(args) ? AGGREGATE_STATEMENT_COST : 0)),
       totalCount: (_connection, { filter }, { prisma }) => countCallAttempts(prisma, callAttemptFilter(filter)),
       resolve: (query, _root, args, { prisma }, info) =>
         findCallAttempts(prisma, {

@@ -1,4 +1,4 @@
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../../limits/index.ts';
+import { DEFAULT_PAGE_SIZE, MAX_IDENTIFIER_LENGTH, MAX_PAGE_SIZE, maxLength } from '../../limits/index.ts';
 import { ATTEMPTS_MOST_RECENT_FIRST } from '../../read/callAttempt.ts';
 import { countCallOrders, findCallOrder, findCallOrders, type CallOrderFilter as ReadCallOrderFilter } from '../../read/callOrder.ts';
 import { builder } from '../builder.ts';
@@ -76,7 +76,11 @@ const CallOrderFilter = builder.inputType('CallOrderFilter', {
   fields: (t) => ({
     direction: t.field({ type: [CallDirection.ref], required: false }),
     isCompleted: t.boolean({ required: false }),
-    phoneNumber: t.string({ required: false, description: "Matches the order's from or to number (E.164)." }),
+    phoneNumber: t.string({
+      required: false,
+      description: "Matches the order's from or to number (E.164).",
+      extensions: maxLength(MAX_IDENTIFIER_LENGTH),
+    }),
     createdAfter: t.field({ type: 'DateTime', required: false }),
     createdBefore: t.field({ type: 'DateTime', required: false }),
   }),
@@ -104,7 +108,7 @@ builder.queryFields((t) => ({
     authScopes: { 'calls:read': true },
     nullable: true,
     description: 'A call order by its Revox id.',
-    args: { revoxId: t.arg.string({ required: true }) },
+    args: { revoxId: t.arg.string({ required: true, extensions: maxLength(MAX_IDENTIFIER_LENGTH) }) },
     resolve: (query, _root, { revoxId }, { prisma }) => findCallOrder(prisma, query, revoxId),
   }),
   callOrders: t.prismaConnection(

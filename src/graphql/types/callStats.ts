@@ -1,7 +1,7 @@
 /** Aggregates over call attempts: the GraphQL face of src/read/stats.ts, which computes them in PostgreSQL. */
 import { GraphQLError } from 'graphql';
 import type { PrismaClient } from '../../db/generated/prisma/client.ts';
-import { listSize } from '../../limits/index.ts';
+import { AGGREGATE_STATEMENT_COST, databaseWork, listSize, MAX_IDENTIFIER_LENGTH, maxLength } from '../../limits/index.ts';
 import {
   callStats,
   callStatsSeries,
@@ -118,9 +118,10 @@ const CallStats = builder.objectRef<StatsRequest>('CallStats').implement({
         timeZone: t.arg.string({
           defaultValue: DEFAULT_TIME_ZONE,
           description: 'An IANA time zone name, such as Europe/Paris (null: UTC).',
+          extensions: maxLength(MAX_IDENTIFIER_LENGTH),
         }),
       },
-      extensions: listSize(MAX_SERIES_BUCKETS),
+      extensions: { ...listSize(MAX_SERIES_BUCKETS), ...databaseWork(AGGREGATE_STATEMENT_COST) },
       resolve: async ({ prisma, filter }, { bucket, timeZone }) => {
         try {
           return await callStatsSeries(prisma, callAttemptCondition(filter), {
@@ -142,6 +143,8 @@ builder.queryField('callStats', (t) =>
   t.field({
     type: CallStats,
     args: { filter: t.arg({ type: CallAttemptFilter }) },
+    // The counters' statement; each series is one more.
+    extensions: databaseWork(AGGREGATE_STATEMENT_COST),
     authScopes: (_root, { filter }) => attemptFilterScopes(filter),
     resolve: (_root, { filter }, { prisma }) => new StatsRequest(prisma, callAttemptFilter(filter)),
   }),
