@@ -374,7 +374,7 @@ async function slowloris(port: number, deadline: number) {
 async function longRunningStatements(databaseUrl: string): Promise<string[]> {
   return withClient(databaseUrl, async (client) => {
     const { rows } = await client.query<{ seconds: number; query: string }>(
-      `SELECT extract(epoch FROM now() - query_start)::float AS seconds, left(regexp_replace(query, '\s+', ' ', 'g'), 80) AS query
+      `SELECT extract(epoch FROM now() - query_start)::float AS seconds, left(regexp_replace(query, 's+', ' ', 'g'), 80) AS query
          FROM pg_stat_activity
         WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
           AND now() - query_start > interval '5 seconds'`,

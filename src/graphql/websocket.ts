@@ -15,6 +15,7 @@ import type { KeyWatch } from '../access/keyWatch.ts';
 import type { OriginPolicy } from '../access/origins.ts';
 import { credentialsFromConnectionParams, type Authenticator, type Principal } from '../access/principal.ts';
 import { hubKey, type StartExecution, type SubscriptionHubs } from '../events/subscriptionHub.ts';
+import { createWaitingRoom } from '../limits/waitingRoom.ts';
 import { describeError, type Logger } from '../log.ts';
 import type { GraphQLServerContext } from './yoga.ts';
 
@@ -43,8 +44,9 @@ const KEEP_ALIVE_MS = 12_000;
 /** A client must send connection_init within this time. */
 const CONNECTION_INIT_TIMEOUT_MS = 5_000;
 /**
- * Sockets from one address (an IPv6 /64) that may wait for connection_init at once. A newer one closes the oldest
- * (1013): strangers from one address cannot fill the pool of waiting sockets, nor keep a client of theirs out.
+ * Sockets from one address (an IPv6 /64) that may wait for connection_init at once. Past that, a newcomer closes the
+ * address's oldest waiting socket (1013) once it has waited a second (../limits/waitingRoom.ts): strangers from one
+ * address cannot fill the pool of waiting sockets, nor keep a client of theirs out.
  */
 export const MAX_UNAUTHENTICATED_PER_ADDRESS = 10;
 
@@ -71,10 +73,18 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
 
   const principals = new WeakMap<WebSocket, Principal>();
   let authenticated = 0;
-  /** Sockets that have not sent connection_init yet, oldest first, by address group; and how to stop counting one. */
-  const waitingByAddress = new Map<string, Set<WebSocket>>();
-  const stopWaiting = new WeakMap<WebSocket, () => void>();
-  let waiting = 0;
+  /** Sockets that have not sent connection_init yet. */
+  const waiting = createWaitingRoom<WebSocket>({
+    perAddress: MAX_UNAUTHENTICATED_PER_ADDRESS,
+    total: options.maxConnections,
+    evict: (socket, reason) => {
+      logger.warn('websocket.refused', {
+        reason: reason === 'address' ? 'too many unauthenticated connections from one address' : 'too many unauthenticated connections',
+        limit: reason === 'address' ? MAX_UNAUTHENTICATED_PER_ADDRESS : options.maxConnections,
+      });
+      socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections waiting to authenticate');
+    },
+  });
   let connectionIds = 0;
   const connectionIdOf = new WeakMap<WebSocket, number>();
   let hubIds = 0;
@@ -102,7 +112,7 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
     {
       connectionInitWaitTimeout: CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async ({ connectionParams, extra }) => {
-        stopWaiting.get(extra.socket)?.();
+        waiting.leave(extra.socket);
         const principal = await options.authenticate(credentialsFromConnectionParams(connectionParams));
         if (!principal) {
           extra.socket.close(CLOSE_FORBIDDEN, 'Forbidden: send connectionParams {"authorization": "Bearer <token>"}');
@@ -196,33 +206,12 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
       if (principals.delete(socket)) authenticated -= 1;
     });
     // Sockets that have not authenticated yet have a pool of their own, so they can never push dashboards out.
-    if (waiting >= options.maxConnections) {
+    if (!waiting.enter(socket, request.socket.remoteAddress)) {
       logger.warn('websocket.refused', { reason: 'too many unauthenticated connections', limit: options.maxConnections });
       socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
       return;
     }
-    const address = addressGroup(request.socket.remoteAddress);
-    let fromAddress = waitingByAddress.get(address);
-    if (!fromAddress) waitingByAddress.set(address, (fromAddress = new Set()));
-    const group = fromAddress;
-    if (group.size >= MAX_UNAUTHENTICATED_PER_ADDRESS) {
-      const [oldest] = group;
-      logger.warn('websocket.refused', {
-        reason: 'too many unauthenticated connections from one address',
-        limit: MAX_UNAUTHENTICATED_PER_ADDRESS,
-      });
-      stopWaiting.get(oldest!)?.();
-      oldest!.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections from this address');
-    }
-    group.add(socket);
-    waiting += 1;
-    const stop = () => {
-      if (!group.delete(socket)) return;
-      waiting -= 1;
-      if (group.size === 0 && waitingByAddress.get(address) === group) waitingByAddress.delete(address);
-    };
-    stopWaiting.set(socket, stop);
-    socket.once('close', stop);
+    socket.once('close', () => waiting.leave(socket));
   });
 
   return {
@@ -238,21 +227,4 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
       await graphqlWs.dispose();
     },
   };
-}
-
-/** What a socket's address counts against: an IPv4 address, or an IPv6 address's /64 (one host often has all of it). */
-export function addressGroup(address: string | undefined): string {
-  if (!address) return '';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1]!;
-  if (!address.includes(':')) return address;
-  const [head = '', tail] = address.split('%')[0]!.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
-  const zeros = tail === undefined ? [] : Array<string>(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill('0');
-  const groups = [...headGroups, ...zeros, ...tailGroups];
-  return `${groups
-    .slice(0, 4)
-    .map((group) => Number.parseInt(group, 16).toString(16))
-    .join(':')}::/64`;
 }

@@ -1,14 +1,17 @@
 /**
  * Bounds what idle and slow connections can hold (slowloris): a connection must send its request headers within
  * HEADERS_TIMEOUT_MS and its whole request within REQUEST_TIMEOUT_MS; the server holds at most `maxConnections`
- * connections, and one remote address at most MAX_WAITING_PER_ADDRESS connections that the server is waiting on
- * (a request not fully received yet, or an idle keep-alive connection). A connection that is being answered (a
- * query running, an SSE stream, an upgraded WebSocket) is not waiting: a reverse proxy's address is never refused
- * for the streams it carries. Each kind of refusal is logged, at most once per LOG_INTERVAL_MS, with a count.
+ * connections; and one remote address (an IPv6 /64) has at most MAX_WAITING_PER_ADDRESS connections that the server
+ * is waiting on (a request not fully received yet, or an idle keep-alive connection): past that, a newcomer takes
+ * the place of the address's oldest waiting connection (../limits/waitingRoom.ts). A connection that is being
+ * answered (a query running, an SSE stream, an upgraded WebSocket) is not waiting, so a reverse proxy's address is
+ * never cut for the streams it carries. Each kind of refusal is logged, at most once per LOG_INTERVAL_MS, with a
+ * count.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { createWaitingRoom } from '../limits/waitingRoom.ts';
 import type { Logger } from '../log.ts';
 
 export const HEADERS_TIMEOUT_MS = 10_000;
@@ -16,8 +19,8 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export const REQUEST_TIMEOUT_MS = 60_000;
 /** How often Node looks for connections past those timeouts. */
 const TIMEOUT_CHECK_INTERVAL_MS = 1_000;
-/** A browser opens six connections per origin, and a connect storm of a thousand subscribers gets through. */
-export const MAX_WAITING_PER_ADDRESS = 1_000;
+/** A browser opens six connections per origin; a proxy a few dozen idle ones. */
+export const MAX_WAITING_PER_ADDRESS = 256;
 const LOG_INTERVAL_MS = 10_000;
 /** File descriptors kept for the database, Redis and files beyond the HTTP connections. */
 const RESERVED_DESCRIPTORS = 1_024;
@@ -41,27 +44,19 @@ export function limitConnections(server: Server, { maxConnections, logger }: { m
   }
 
   const refused = countRefusals(logger);
-  const waitingByAddress = new Map<string, number>();
-  const waiting = new WeakMap<Socket, string>();
+  const waiting = createWaitingRoom<Socket>({
+    perAddress: MAX_WAITING_PER_ADDRESS,
+    evict: (socket) => {
+      refused('address_full');
+      socket.destroy();
+    },
+  });
   const setWaiting = (socket: Socket, isWaiting: boolean) => {
-    const address = waiting.get(socket);
-    if (!isWaiting && address !== undefined) {
-      waiting.delete(socket);
-      const count = (waitingByAddress.get(address) ?? 1) - 1;
-      if (count === 0) waitingByAddress.delete(address);
-      else waitingByAddress.set(address, count);
-    } else if (isWaiting && address === undefined && socket.remoteAddress !== undefined && !socket.destroyed) {
-      waiting.set(socket, socket.remoteAddress);
-      waitingByAddress.set(socket.remoteAddress, (waitingByAddress.get(socket.remoteAddress) ?? 0) + 1);
-    }
+    if (!isWaiting) waiting.leave(socket);
+    else if (!socket.destroyed) waiting.enter(socket, socket.remoteAddress);
   };
 
   server.on('connection', (socket: Socket) => {
-    if ((waitingByAddress.get(socket.remoteAddress ?? '') ?? 0) >= MAX_WAITING_PER_ADDRESS) {
-      refused('address_full');
-      socket.destroy();
-      return;
-    }
     setWaiting(socket, true);
     socket.once('close', () => setWaiting(socket, false));
   });
@@ -116,7 +111,7 @@ function countRefusals(logger: Logger): (kind: Refusal) => void {
         kind === 'server_full'
           ? 'HTTP_MAX_CONNECTIONS'
           : kind === 'address_full'
-            ? `${MAX_WAITING_PER_ADDRESS} waiting connections per address`
+            ? `${MAX_WAITING_PER_ADDRESS} waiting connections per address: the oldest was closed`
             : `headers within ${HEADERS_TIMEOUT_MS / 1000}s, request within ${REQUEST_TIMEOUT_MS / 1000}s`,
     });
   };

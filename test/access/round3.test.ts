@@ -11,10 +11,13 @@ import WebSocket from 'ws';
 import { createKeyStore } from '../../src/access/keys.ts';
 import { KEY_CHECK_INTERVAL_MS } from '../../src/access/keyWatch.ts';
 import { MAX_OPERATION_NAMES_PER_CALLER } from '../../src/metrics.ts';
-import { addressGroup, MAX_UNAUTHENTICATED_PER_ADDRESS } from '../../src/graphql/websocket.ts';
+import { MAX_UNAUTHENTICATED_PER_ADDRESS } from '../../src/graphql/websocket.ts';
+import { addressGroup, GRACE_MS } from '../../src/limits/waitingRoom.ts';
 import { databaseOnTcp } from '../helpers/database.ts';
 import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/subscriptions.ts';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const EVENTS = 'subscription { callCompleted { attempt { revoxId phoneNumber } } }';
 const cleanups: (() => unknown)[] = [];
@@ -243,13 +246,29 @@ describe('sockets that have not authenticated yet', () => {
     // More strangers than the whole pool for sockets not yet authenticated, all from one address, none of them
     // sending connection_init (they would be dropped after 5 s; the clients below come well before).
     const strangers = await Promise.all(Array.from({ length: 30 }, () => rawSocket(server, '127.0.0.1')));
+    // The pool is full of strangers that came at once: the ones past it are refused.
+    await waitFor(() => strangers.filter((stranger) => stranger.closedCode() === 1013).length === 10);
+    // Once they have idled past the grace, a client takes an idler's place, from another address or the same.
+    await sleep(GRACE_MS);
     const elsewhere = await rawSocket(server, '127.0.0.2');
     expect(await elsewhere.init(token)).toBe(true);
     const sameAddress = await rawSocket(server, '127.0.0.1');
     expect(await sameAddress.init(token)).toBe(true);
-    // The address keeps its share of strangers; to make room for newcomers its oldest were closed with 1013.
-    await waitFor(() => strangers.filter((stranger) => stranger.closedCode() === 1013).length >= 30 - MAX_UNAUTHENTICATED_PER_ADDRESS);
-    expect(strangers.filter((stranger) => stranger.closedCode() === undefined).length).toBeLessThanOrEqual(MAX_UNAUTHENTICATED_PER_ADDRESS);
+    expect(strangers.filter((stranger) => stranger.closedCode() === 1013)).toHaveLength(12);
+  });
+
+  it(`from one address past ${MAX_UNAUTHENTICATED_PER_ADDRESS}: a newcomer takes the place of the oldest that has idled a second`, async () => {
+    const server = await serverWith({ apiTokens: ['dashboard-token-0123456789'], maxWebSocketConnections: 100 });
+    const first: Awaited<ReturnType<typeof rawSocket>>[] = [];
+    for (let i = 0; i < MAX_UNAUTHENTICATED_PER_ADDRESS; i += 1) first.push(await rawSocket(server, '127.0.0.1'));
+    await sleep(GRACE_MS);
+    // A burst past the share is let in while nobody has idled long enough; then each newcomer evicts the oldest.
+    const burst = [];
+    for (let i = 0; i < 5; i += 1) burst.push(await rawSocket(server, '127.0.0.1'));
+    await waitFor(() => first.filter((socket) => socket.closedCode() === 1013).length === 5);
+    expect(first.slice(0, 5).every((socket) => socket.closedCode() === 1013)).toBe(true);
+    expect(first.slice(5).every((socket) => socket.closedCode() === undefined)).toBe(true);
+    expect(burst.every((socket) => socket.closedCode() === undefined)).toBe(true);
   });
 
   it('count an IPv4 address alone, and an IPv6 address with the rest of its /64', () => {

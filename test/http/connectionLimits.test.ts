@@ -1,12 +1,13 @@
 /**
  * Slowloris: connections that send their headers slowly, or never, are timed out, one address cannot hold more than
- * its share of waiting connections, and the server holds no more than HTTP_MAX_CONNECTIONS. Another address keeps
+ * its share of waiting connections for long, and the server holds no more than HTTP_MAX_CONNECTIONS. Another address keeps
  * being answered throughout, and every kind of refusal is logged.
  */
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HEADERS_TIMEOUT_MS, MAX_WAITING_PER_ADDRESS } from '../../src/http/connectionLimits.ts';
+import { GRACE_MS } from '../../src/limits/waitingRoom.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const PARTIAL_HEADERS = 'GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\n';
@@ -66,16 +67,17 @@ describe('slow and idle connections', () => {
     expect(refusals(server.logs, 'request_timeout')).toHaveLength(1);
   });
 
-  it(`one address holds at most ${MAX_WAITING_PER_ADDRESS} waiting connections; another address is still answered`, async () => {
+  it(`past ${MAX_WAITING_PER_ADDRESS} waiting connections from one address, a newcomer takes the oldest idler's place; another address is still answered`, async () => {
     server = await startTestServer();
     const held = [];
     for (let i = 0; i < MAX_WAITING_PER_ADDRESS; i += 1) held.push(await slowClient(server.port));
-    const extra = await slowClient(server.port);
-    const answer = await closedWithin(extra.closed, 3_000);
-    expect(answer).toBe('');
+    await new Promise((resolve) => setTimeout(resolve, GRACE_MS));
+    const newcomer = await slowClient(server.port);
+    expect(await closedWithin(held[0]!.closed, 3_000)).toBe('');
     expect(refusals(server.logs, 'address_full')).toHaveLength(1);
-    // The first ones are still held (until their header timeout), and a dashboard elsewhere is served.
-    expect(held.every(({ socket }) => !socket.destroyed)).toBe(true);
+    // The others are still held (until their header timeout), the newcomer too, and a dashboard elsewhere is served.
+    expect(held.slice(1).every(({ socket }) => !socket.destroyed)).toBe(true);
+    expect(newcomer.socket.destroyed).toBe(false);
     expect(await readyFrom(server.port, '127.0.0.2')).toBe(200);
   });
 
