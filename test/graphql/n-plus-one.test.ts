@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLBOARD_PAGE, CALLBOARD_SEARCH } from '../../bench/scenarios/http.ts';
 import { seedOrders } from '../helpers/seed.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { secretsScrubbed, startTestServer, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 const statements: string[] = [];
@@ -10,6 +10,7 @@ const statements: string[] = [];
 const TOKEN = 'n-plus-one-token-0123456789';
 beforeAll(async () => {
   server = await startTestServer({ apiTokens: [TOKEN] }, undefined, { onQuery: (sql) => statements.push(sql) });
+  await secretsScrubbed(server);
   await seedOrders(server.database.prisma, 60, 7);
 }, 120_000);
 afterAll(() => server?.dispose());

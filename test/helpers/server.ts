@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { loadConfig, type Config } from '../../src/config.ts';
+import { DONE_SETTING } from '../../src/governance/scrubSecrets.ts';
 import { createLogger } from '../../src/log.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -132,4 +133,15 @@ export function rawExchange(port: number, request: string): Promise<{ head: stri
     });
     socket.write(request);
   });
+}
+
+/**
+ * Resolves once the server has scrubbed stored secrets, which it does once, in the background, at start: tests that
+ * count statements must not count its.
+ */
+export async function secretsScrubbed(server: RunningServer): Promise<void> {
+  const prisma = server.database.prisma;
+  while (!(await prisma.setting.findUnique({ where: { name: DONE_SETTING } }))) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -4,21 +4,16 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DONE_SETTING } from '../../src/governance/scrubSecrets.ts';
 import { backend, databaseOnTcp } from '../helpers/database.ts';
 import { orderDeliveries, orderDelivery, type AttemptSpec } from '../helpers/deliveries.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
+import { secretsScrubbed, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
 
 const statements: string[] = [];
 let server: TestServer;
 beforeAll(async () => {
   server = await startTestServer({}, undefined, { onQuery: (sql) => statements.push(sql) });
-  // The server scrubs stored secrets once, in the background, at start: let it finish so it is not counted.
-  const prisma = server.database.prisma;
-  while (!(await prisma.setting.findUnique({ where: { name: DONE_SETTING } }))) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await secretsScrubbed(server);
 });
 afterAll(() => server?.dispose());
 
