@@ -35,3 +35,23 @@ export function describeError(error: unknown): string {
 }
 
 const MAX_ERROR_LENGTH = 500;
+
+/**
+ * A warning that an attacker could repeat at will (a connection refused, a socket evicted): written at most once per
+ * `intervalMs` for each kind, with how many happened since the last line, so that a flood cannot flood the log too.
+ */
+export function throttledWarning(logger: Logger, event: string, intervalMs = 10_000): (kind: string, fields?: LogFields) => void {
+  const counts = new Map<string, number>();
+  const loggedAt = new Map<string, number>();
+  return (kind, fields) => {
+    const count = (counts.get(kind) ?? 0) + 1;
+    const now = Date.now();
+    if (now - (loggedAt.get(kind) ?? Number.NEGATIVE_INFINITY) < intervalMs) {
+      counts.set(kind, count);
+      return;
+    }
+    loggedAt.set(kind, now);
+    counts.set(kind, 0);
+    logger.warn(event, { reason: kind, count, ...fields });
+  };
+}

@@ -16,7 +16,7 @@ import type { OriginPolicy } from '../access/origins.ts';
 import { credentialsFromConnectionParams, type Authenticator, type Principal } from '../access/principal.ts';
 import { hubKey, type StartExecution, type SubscriptionHubs } from '../events/subscriptionHub.ts';
 import { createWaitingRoom } from '../limits/waitingRoom.ts';
-import { describeError, type Logger } from '../log.ts';
+import { describeError, throttledWarning, type Logger } from '../log.ts';
 import type { GraphQLServerContext } from './yoga.ts';
 
 export interface WebSocketOptions {
@@ -74,14 +74,14 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
   const principals = new WeakMap<WebSocket, Principal>();
   let authenticated = 0;
   /** Sockets that have not sent connection_init yet. */
+  const refused = throttledWarning(logger, 'websocket.refused');
   const waiting = createWaitingRoom<WebSocket>({
     perAddress: MAX_UNAUTHENTICATED_PER_ADDRESS,
     total: options.maxConnections,
     evict: (socket, reason) => {
-      logger.warn('websocket.refused', {
-        reason: reason === 'address' ? 'too many unauthenticated connections from one address' : 'too many unauthenticated connections',
-        limit: reason === 'address' ? MAX_UNAUTHENTICATED_PER_ADDRESS : options.maxConnections,
-      });
+      if (reason === 'address')
+        refused('too many unauthenticated connections from one address', { limit: MAX_UNAUTHENTICATED_PER_ADDRESS });
+      else refused('too many unauthenticated connections', { limit: options.maxConnections });
       socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections waiting to authenticate');
     },
   });
@@ -119,7 +119,7 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
           return false;
         }
         if (authenticated >= options.maxConnections) {
-          logger.warn('websocket.refused', { reason: 'connection limit', limit: options.maxConnections });
+          refused('connection limit', { limit: options.maxConnections });
           extra.socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
           return false;
         }
@@ -207,7 +207,7 @@ export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, opt
     });
     // Sockets that have not authenticated yet have a pool of their own, so they can never push dashboards out.
     if (!waiting.enter(socket, request.socket.remoteAddress)) {
-      logger.warn('websocket.refused', { reason: 'too many unauthenticated connections', limit: options.maxConnections });
+      refused('too many unauthenticated connections', { limit: options.maxConnections });
       socket.close(CLOSE_TRY_AGAIN_LATER, 'Too many connections');
       return;
     }

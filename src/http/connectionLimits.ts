@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { createWaitingRoom } from '../limits/waitingRoom.ts';
-import type { Logger } from '../log.ts';
+import { throttledWarning, type Logger } from '../log.ts';
 
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** The whole request, body included: a 5 MiB webhook body needs ~90 KB/s. */
@@ -25,7 +25,12 @@ const LOG_INTERVAL_MS = 10_000;
 /** File descriptors kept for the database, Redis and files beyond the HTTP connections. */
 const RESERVED_DESCRIPTORS = 1_024;
 
-type Refusal = 'server_full' | 'address_full' | 'request_timeout';
+const LIMITS = {
+  server_full: 'HTTP_MAX_CONNECTIONS',
+  address_full: `${MAX_WAITING_PER_ADDRESS} waiting connections per address: the oldest was closed`,
+  request_timeout: `headers within ${HEADERS_TIMEOUT_MS / 1000}s, request within ${REQUEST_TIMEOUT_MS / 1000}s`,
+} as const;
+type Refusal = keyof typeof LIMITS;
 
 export function limitConnections(server: Server, { maxConnections, logger }: { maxConnections: number; logger: Logger }): void {
   server.headersTimeout = HEADERS_TIMEOUT_MS;
@@ -43,7 +48,8 @@ export function limitConnections(server: Server, { maxConnections, logger }: { m
     });
   }
 
-  const refused = countRefusals(logger);
+  const warn = throttledWarning(logger, 'http.connection_refused', LOG_INTERVAL_MS);
+  const refused = (kind: Refusal) => warn(kind, { limit: LIMITS[kind] });
   const waiting = createWaitingRoom<Socket>({
     perAddress: MAX_WAITING_PER_ADDRESS,
     evict: (socket) => {
@@ -89,32 +95,6 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
   const answered = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage?.headersSent ?? false;
   if (socket.writable && !answered) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
   socket.destroy();
-}
-
-/** Counts refusals by kind and logs each kind at most once per LOG_INTERVAL_MS, with how many there were. */
-function countRefusals(logger: Logger): (kind: Refusal) => void {
-  const counts = new Map<Refusal, number>();
-  const loggedAt = new Map<Refusal, number>();
-  return (kind) => {
-    const count = (counts.get(kind) ?? 0) + 1;
-    const now = Date.now();
-    if (now - (loggedAt.get(kind) ?? 0) < LOG_INTERVAL_MS) {
-      counts.set(kind, count);
-      return;
-    }
-    loggedAt.set(kind, now);
-    counts.set(kind, 0);
-    logger.warn('http.connection_refused', {
-      reason: kind,
-      count,
-      limit:
-        kind === 'server_full'
-          ? 'HTTP_MAX_CONNECTIONS'
-          : kind === 'address_full'
-            ? `${MAX_WAITING_PER_ADDRESS} waiting connections per address: the oldest was closed`
-            : `headers within ${HEADERS_TIMEOUT_MS / 1000}s, request within ${REQUEST_TIMEOUT_MS / 1000}s`,
-    });
-  };
 }
 
 /** The soft limit on open files, where the system says (Linux); undefined elsewhere. */

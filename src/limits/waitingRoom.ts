@@ -6,8 +6,9 @@
  * Past its share, an address's newcomer takes the place of that address's oldest waiting connection, once that one
  * has waited GRACE_MS: a connection that is still waiting after that is idling, while a burst of clients connecting
  * at once (a dashboard fleet behind one proxy, after a restart) sends what it has within milliseconds and must not
- * be cut. With a total as well, a full room likewise gives the oldest waiting connection's place to a newcomer, and
- * refuses the newcomer only when every waiting connection is younger than GRACE_MS.
+ * be cut. With a total as well, a full room gives a newcomer the place of the oldest connection of the address most
+ * over its share (an address that churns connections keeps them all young), or else of the oldest that has waited
+ * GRACE_MS, and refuses the newcomer only when neither exists.
  */
 export const GRACE_MS = 1_000;
 
@@ -44,6 +45,18 @@ export function createWaitingRoom<T>({ perAddress, total = Number.POSITIVE_INFIN
   const waitedLongEnough = (item: T | undefined, now: number): item is T =>
     item !== undefined && now - (since.get(item) ?? now) >= GRACE_MS;
 
+  /**
+   * In a full room: the oldest connection of the address most over its share, whatever its age (that address is
+   * flooding the room); else the oldest connection that has waited GRACE_MS; else none.
+   */
+  const placeToGive = (now: number): T | undefined => {
+    let largest: Set<T> | undefined;
+    for (const group of byAddress.values()) if (group.size > (largest?.size ?? perAddress)) largest = group;
+    if (largest) return largest.values().next().value;
+    const [oldest] = since.keys();
+    return waitedLongEnough(oldest, now) ? oldest : undefined;
+  };
+
   return {
     enter(item, remoteAddress) {
       const now = Date.now();
@@ -54,10 +67,10 @@ export function createWaitingRoom<T>({ perAddress, total = Number.POSITIVE_INFIN
         evict(oldestOfAddress, 'address');
       }
       if (since.size >= total) {
-        const [oldest] = since.keys();
-        if (!waitedLongEnough(oldest, now)) return false;
-        leave(oldest);
-        evict(oldest, 'total');
+        const place = placeToGive(now);
+        if (place === undefined) return false;
+        leave(place);
+        evict(place, 'total');
       }
       since.set(item, now);
       addressOf.set(item, address);
