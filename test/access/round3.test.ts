@@ -6,7 +6,7 @@
  * origin gets no CORS header.
  */
 import http from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createKeyStore } from '../../src/access/keys.ts';
 import { KEY_CHECK_INTERVAL_MS } from '../../src/access/keyWatch.ts';
@@ -14,22 +14,13 @@ import { MAX_OPERATION_NAMES_PER_CALLER } from '../../src/metrics.ts';
 import { MAX_UNAUTHENTICATED_PER_ADDRESS } from '../../src/graphql/websocket.ts';
 import { addressGroup, GRACE_MS } from '../../src/limits/waitingRoom.ts';
 import { databaseOnTcp } from '../helpers/database.ts';
-import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
+import { fixture, serversPerTest, type TestServer } from '../helpers/server.ts';
 import { waitFor } from '../helpers/subscriptions.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const EVENTS = 'subscription { callCompleted { attempt { revoxId phoneNumber } } }';
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function serverWith(...args: Parameters<typeof startTestServer>) {
-  const server = await startTestServer(...args);
-  cleanups.push(() => server.dispose());
-  return server;
-}
+const { serverWith, cleanups } = serversPerTest();
 
 interface StreamRequest {
   method?: 'GET' | 'POST';

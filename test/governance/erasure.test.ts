@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyStore } from '../../src/access/keys.ts';
 import { phoneNumberHash } from '../../src/governance/erasure.ts';
 import { orderDelivery } from '../helpers/deliveries.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { columnsWhere, startTestServer, type TestServer } from '../helpers/server.ts';
 
 const PERSON = '+33611112222';
 const OTHER = '+33633334444';
@@ -21,21 +21,8 @@ beforeAll(async () => {
 });
 afterAll(() => server?.dispose());
 
-/** Every row of every table whose text or JSON columns mention `text`, as `table.column` names. */
-async function mentions(text: string): Promise<string[]> {
-  const columns = await server.database.prisma.$queryRaw<{ table_name: string; column_name: string }[]>`
-    SELECT table_name, column_name FROM information_schema.columns
-    WHERE table_schema = 'public' AND data_type IN ('text', 'jsonb', 'json', 'character varying', 'ARRAY')`;
-  const found: string[] = [];
-  for (const { table_name, column_name } of columns) {
-    const [row] = await server.database.prisma.$queryRawUnsafe<{ count: number }[]>(
-      `SELECT count(*)::int AS count FROM "${table_name}" WHERE "${column_name}"::text LIKE $1`,
-      `%${text}%`,
-    );
-    if (row!.count > 0) found.push(`${table_name}.${column_name}`);
-  }
-  return found;
-}
+/** Every `table.column` of text or JSON that mentions `text` in some row. */
+const mentions = (text: string) => columnsWhere(server, (column) => `${column} LIKE $1`, `%${text}%`);
 
 const erase = (phoneNumber: string, dryRun: boolean, token = admin) =>
   server.graphql(

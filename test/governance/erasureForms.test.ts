@@ -10,7 +10,7 @@ import { mentionPattern } from '../../src/governance/phoneNumbers.ts';
 import { runSync } from '../../src/revox/sync.ts';
 import { replayArchived } from '../../src/webhook/replay.ts';
 import { orderDelivery } from '../helpers/deliveries.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { columnsWhere, startTestServer, type TestServer } from '../helpers/server.ts';
 import { clientFor, restCall, startFakeRevox } from '../revox/fakeRevox.ts';
 
 let server: TestServer;
@@ -27,20 +27,7 @@ function withNumberWritten(delivery: unknown, number: string, written: string): 
 }
 
 /** Every `table.column` whose text, JSON escapes decoded, still mentions the number in any written form. */
-async function mentions(number: string): Promise<string[]> {
-  const columns = await server.database.prisma.$queryRaw<{ table_name: string; column_name: string }[]>`
-    SELECT table_name, column_name FROM information_schema.columns
-    WHERE table_schema = 'public' AND data_type IN ('text', 'jsonb', 'json', 'character varying', 'ARRAY')`;
-  const found: string[] = [];
-  for (const { table_name, column_name } of columns) {
-    const [row] = await server.database.prisma.$queryRawUnsafe<{ count: number }[]>(
-      `SELECT count(*)::int AS count FROM "${table_name}" WHERE callboard_phone_text("${column_name}"::text) ~ $1`,
-      mentionPattern(number),
-    );
-    if (row!.count > 0) found.push(`${table_name}.${column_name}`);
-  }
-  return found;
-}
+const mentions = (number: string) => columnsWhere(server, (text) => `callboard_phone_text(${text}) ~ $1`, mentionPattern(number));
 
 describe('a number in every written form', () => {
   const NUMBER = '+33612345678';

@@ -4,26 +4,17 @@
  * stays with the operation; unexpected errors are logged with the request id.
  */
 import { request as httpRequest } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_OPERATIONS_PER_CONNECTION } from '../../src/graphql/websocket.ts';
 import { MAX_REQUEST_BODY_BYTES } from '../../src/graphql/yoga.ts';
 import { databaseOnTcp } from '../helpers/database.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { rawExchange, startTestServer, type TestServer } from '../helpers/server.ts';
+import { rawExchange, serversPerTest, type TestServer } from '../helpers/server.ts';
 import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
 
 const EVENTS = 'subscription { callCompleted { attempt { revoxId } } }';
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function serverWith(...args: Parameters<typeof startTestServer>) {
-  const server = await startTestServer(...args);
-  cleanups.push(() => server.dispose());
-  return server;
-}
+const { serverWith, cleanups } = serversPerTest();
 
 /** Everything written to stderr from now until the test's cleanup (it is still written). */
 function captureStderr(): string[] {

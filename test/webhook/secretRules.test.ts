@@ -9,7 +9,7 @@ import { ingestCall } from '../../src/revox/ingestCall.ts';
 import { isSecretName, mayHoldSecretName } from '../../src/webhook/secrets.ts';
 import { restCall } from '../revox/fakeRevox.ts';
 import { deliveryMaker } from '../helpers/deliveries.ts';
-import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
+import { expectNowhere, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -18,18 +18,6 @@ beforeAll(async () => {
 afterAll(() => server?.dispose());
 
 const delivery = deliveryMaker('secret_rules');
-
-/** No column of any table holds `secret`, and no log line. */
-async function expectNowhere(secret: string) {
-  for (const table of ['call_orders', 'call_attempts', 'transcript_messages', 'webhook_deliveries']) {
-    const rows = await server.database.prisma.$queryRawUnsafe<{ n: bigint }[]>(
-      `SELECT count(*) AS n FROM ${table} t WHERE t::text LIKE '%' || $1 || '%'`,
-      secret,
-    );
-    expect(Number(rows[0]!.n), `${secret} in ${table}`).toBe(0);
-  }
-  expect(server.logs.join('\n')).not.toContain(secret);
-}
 
 /** A third party's configuration holding every kind of secret the review found, each marked with `tag`. */
 function configuration(tag: string) {
@@ -73,7 +61,7 @@ describe('a webhook llm_model', () => {
     expect(api.body.data.callOrder.llmModel).toEqual({ apiUrl: clean.api_url, raw: expected });
     const archived = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { requestId: response.body.requestId } });
     expect(JSON.parse(archived.body!).call.llm_model).toEqual(expected);
-    for (const secret of secrets) await expectNowhere(secret);
+    for (const secret of secrets) await expectNowhere(server, secret);
   });
 });
 
@@ -101,7 +89,7 @@ describe("a REST call's assistant, read by the sync or the reconciliation", () =
     const archived = await server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { callRevoxId: 'call_rest_secrets' } });
     expect(archived.source).toBe('sync');
     expect(JSON.parse(archived.body!).call.assistant).toEqual(expected);
-    for (const secret of [...secrets, ...toolSecrets]) await expectNowhere(secret);
+    for (const secret of [...secrets, ...toolSecrets]) await expectNowhere(server, secret);
   });
 });
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayArchived } from '../../src/webhook/replay.ts';
 import { isSecretName, mayHoldSecretName } from '../../src/webhook/secrets.ts';
 import { deliveryMaker } from '../helpers/deliveries.ts';
-import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
+import { expectNowhere, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -19,18 +19,6 @@ const delivery = deliveryMaker('secret');
 let secretSequence = 0;
 
 const archiveRow = (requestId: string) => server.database.prisma.webhookDelivery.findFirstOrThrow({ where: { requestId } });
-
-/** No column of any table holds `secret`, and no log line. */
-async function expectNowhere(secret: string) {
-  for (const table of ['call_orders', 'call_attempts', 'transcript_messages', 'webhook_deliveries']) {
-    const rows = await server.database.prisma.$queryRawUnsafe<{ n: bigint }[]>(
-      `SELECT count(*) AS n FROM ${table} t WHERE t::text LIKE '%' || $1 || '%'`,
-      secret,
-    );
-    expect(Number(rows[0]!.n), `${secret} in ${table}`).toBe(0);
-  }
-  expect(server.logs.join('\n')).not.toContain(secret);
-}
 
 const model = { type: 'custom', api_url: 'https://llm.example.com/v1', model_name: 'agent' };
 
@@ -53,7 +41,7 @@ describe('duplicate keys', () => {
     expect(response.status).toBe(200);
     const archived = await archiveRow(response.body.requestId);
     expect(JSON.parse(archived.body!).call.llm_model).toEqual(model);
-    await expectNowhere(secret);
+    await expectNowhere(server, secret);
   });
 });
 
@@ -70,7 +58,7 @@ describe('bodies that are not JSON', () => {
     const archived = await archiveRow(response.body.requestId);
     expect(archived).toMatchObject({ outcome: 'rejected', httpStatus: 400, body: null });
     expect(archived.error).toContain('body not archived');
-    await expectNowhere(secret);
+    await expectNowhere(server, secret);
   });
 
   it('without anything secret-named are archived as received', async () => {
@@ -116,7 +104,7 @@ describe('secret-named keys at any depth of llm_model', () => {
     const archived = JSON.parse((await archiveRow(response.body.requestId)).body!);
     expect(archived.call.llm_model).toEqual(expected);
     expect(archived.call.metadata).toEqual({ token: 'order-token-42' });
-    for (const secret of secrets) await expectNowhere(secret);
+    for (const secret of secrets) await expectNowhere(server, secret);
   });
 
   it('the same delivery with or without its secrets is one delivery (the hash ignores them)', async () => {
