@@ -5,7 +5,7 @@
  * With the embedded database it refuses to run while the server (or any other process) has DATA_DIR open.
  */
 import { parseCommandLine, runCommand, UsageError } from '../src/cli.ts';
-import { replayArchived } from '../src/webhook/replay.ts';
+import { replayArchived } from '../src/ingest/replay.ts';
 
 const USAGE = 'Usage: npm run replay [-- --all]';
 

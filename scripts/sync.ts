@@ -12,7 +12,7 @@ import { createLogger } from '../src/log.ts';
 import { revoxClientFromConfig } from '../src/revox/client.ts';
 import { createSyncReporter } from '../src/revox/progress.ts';
 import { runSync, SyncBusyError, syncExitCode } from '../src/revox/sync.ts';
-import { parseIsoDateTime } from '../src/timestamps.ts';
+import { parseIsoDateTime } from '../src/isoDateTime.ts';
 
 const USAGE = 'Usage: npm run sync -- --since <date, e.g. 2026-10-01 or 2026-10-01T00:00:00Z> | --all';
 /** How long the import waits for Redis before importing without publishing events. */

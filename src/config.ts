@@ -8,7 +8,7 @@ export interface Config {
   dataDir: string;
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
-  /** Unset: generated once and kept in `dataDir` (see webhook/secret.ts). */
+  /** Unset: generated once and kept in `dataDir` (see webhook/webhookSecret.ts). */
   webhookSecret: string | undefined;
   /** Tokens with every scope. With none, and no API key created, the API is open: only allowed on a loopback host. */
   apiTokens: string[];

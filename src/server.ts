@@ -26,8 +26,8 @@ import { createRouter } from './http/router.ts';
 import { createLogger, describeError, type Logger } from './log.ts';
 import { reconcilerFromConfig } from './revox/reconcile.ts';
 import { createWebhookRoute, WEBHOOK_PATH } from './webhook/route.ts';
-import { resolveWebhookSecret, type WebhookSecret } from './webhook/secret.ts';
-import type { StoredDelivery } from './webhook/store.ts';
+import { resolveWebhookSecret, type WebhookSecret } from './webhook/webhookSecret.ts';
+import type { StoredDelivery } from './ingest/store.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:4000 */

@@ -14,7 +14,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
-import type { Delivery } from '../webhook/records.ts';
+import type { Delivery } from '../ingest/records.ts';
 import { deliveryNumbers, mentionPattern } from './phoneNumbers.ts';
 
 export interface ErasureCounts {

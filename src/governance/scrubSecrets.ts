@@ -1,14 +1,14 @@
 /**
- * Rows stored under older secret-removal rules (secrets.ts, `SECRET_RULES_VERSION`) may still hold third parties'
+ * Rows stored under older secret-removal rules (ingest/thirdPartySecrets.ts, `SECRET_RULES_VERSION`) may still hold third parties'
  * secrets: in an order's llm_model, in the assistant a REST call keeps in `extra`, and in archived bodies. This
  * rewrites them with the rules ingest uses today, once per database and rules version, and records that it ran in
  * `settings`. It runs in the background at start; running it twice (two instances starting together) does no harm.
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
-import type { Json, JsonObject } from '../webhook/json.ts';
-import { unstorablePart } from '../webhook/json.ts';
-import { archivedBody, BODY_WITHHELD } from '../webhook/redact.ts';
-import { SECRET_RULES_VERSION, withoutSecrets } from '../webhook/secrets.ts';
+import type { Json, JsonObject } from '../ingest/json.ts';
+import { unstorablePart } from '../ingest/json.ts';
+import { archivedBody, BODY_WITHHELD } from '../ingest/redact.ts';
+import { SECRET_RULES_VERSION, withoutSecrets } from '../ingest/thirdPartySecrets.ts';
 
 /** A new rules version has a marker of its own, so the rows are scrubbed again under it. */
 export const DONE_SETTING = `stored_secrets_scrubbed_v${SECRET_RULES_VERSION}`;

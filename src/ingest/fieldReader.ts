@@ -1,7 +1,7 @@
 /** Reads typed fields of a delivery's JSON objects; a wrong field is a PayloadError naming its full path. */
 import { isJsonObject, type JsonObject } from './json.ts';
 import { PayloadError } from './payloadError.ts';
-import { parseTimestamp } from './timestamps.ts';
+import { parseTimestamp } from './revoxTimestamps.ts';
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 

@@ -10,7 +10,7 @@ import { FieldReader, unknownFields } from './fieldReader.ts';
 import { isJsonObject, type Json, type JsonObject } from './json.ts';
 import { PayloadError } from './payloadError.ts';
 import type { AttemptRecord, Delivery, OrderRecord, TranscriptRecord } from './records.ts';
-import type { WithoutSecrets } from './secrets.ts';
+import type { WithoutSecrets } from './thirdPartySecrets.ts';
 import { attemptVersionKey, MAX_CALLS_COUNT, orderVersionKey } from './versionKeys.ts';
 
 // What other modules import from here, wherever it now lives.

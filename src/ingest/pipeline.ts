@@ -10,7 +10,7 @@ import { describeError } from '../log.ts';
 import { contentHash, isJsonObject, parseJson, unstorablePart } from './json.ts';
 import { parseDelivery, PayloadError, type Delivery } from './payload.ts';
 import { archivedBody, BODY_WITHHELD } from './redact.ts';
-import { withoutSecrets, type WithoutSecrets } from './secrets.ts';
+import { withoutSecrets, type WithoutSecrets } from './thirdPartySecrets.ts';
 import {
   archiveRejection,
   ErasedNumberError,

@@ -1,9 +1,9 @@
 /**
- * What the archive keeps of a delivery's body: everything but third parties' secrets (see secrets.ts).
+ * What the archive keeps of a delivery's body: everything but third parties' secrets (see thirdPartySecrets.ts).
  * Redaction is structural, never a search and replace in the text: an edit of the text cannot know which
  * occurrence is the secret, nor see every way JSON can spell a key.
  */
-import { mayHoldSecretName, type WithoutSecrets } from './secrets.ts';
+import { mayHoldSecretName, type WithoutSecrets } from './thirdPartySecrets.ts';
 
 /** Why an archived body is null although the body was read; appended to the archive row's `error`. */
 export const BODY_WITHHELD = 'body not archived: it may hold a secret that cannot be removed from it (not JSON, or nested too deep)';

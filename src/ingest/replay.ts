@@ -3,7 +3,7 @@
  * bug is stored once the bug is fixed. Replaying an accepted delivery is harmless: it changes nothing.
  */
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
-import { ingest, IngestFailure } from './ingest.ts';
+import { ingest, IngestFailure } from './pipeline.ts';
 import type { DeliverySource } from './store.ts';
 
 export type ReplaySelection = 'not-accepted' | 'all';

@@ -2,7 +2,7 @@
  * Revox leaves its timestamp type undeclared. Seen: ISO-8601 strings with `Z` or an offset, and epoch numbers.
  * Returns the instant, or a message saying why the value is not a timestamp.
  */
-import { parseIsoDateTime } from '../timestamps.ts';
+import { parseIsoDateTime } from '../isoDateTime.ts';
 
 /** Epoch values below this are seconds (it is the year 5138 in seconds, 1973 in milliseconds). */
 const SECONDS_LIMIT = 1e11;

@@ -82,7 +82,7 @@ interface OrderFacts {
  */
 export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, entry: ArchiveEntry): Promise<StoredDelivery> {
   // The function reads the records' fields by their names in records.ts (dates as ISO strings): a field renamed on
-  // one side only would be stored as NULL, which test/webhook/roundTrip.test.ts catches.
+  // one side only would be stored as NULL, which test/ingest/fieldRoundTrip.test.ts catches.
   const argument = JSON.stringify({
     order: delivery.order,
     // `path` is for error messages only.

@@ -9,7 +9,7 @@
  * nor the API key, which travels only in the Authorization header.
  */
 import type { Config } from '../config.ts';
-import { isJsonObject, parseJson, type JsonObject } from '../webhook/json.ts';
+import { isJsonObject, parseJson, type JsonObject } from '../ingest/json.ts';
 
 export interface RevoxClientOptions {
   apiKey: string;

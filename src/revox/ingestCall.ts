@@ -1,8 +1,8 @@
 /** One call read from Revox through the webhook pipeline, with what became of it in the words the runs count in. */
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
-import { describe, ingest } from '../webhook/ingest.ts';
-import type { JsonObject } from '../webhook/json.ts';
-import type { StoredDelivery } from '../webhook/store.ts';
+import { describe, ingest } from '../ingest/pipeline.ts';
+import type { JsonObject } from '../ingest/json.ts';
+import type { StoredDelivery } from '../ingest/store.ts';
 import { toDelivery } from './toDelivery.ts';
 
 export type CallOutcome =

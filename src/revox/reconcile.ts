@@ -12,7 +12,7 @@
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError, type Logger } from '../log.ts';
-import type { StoredDelivery } from '../webhook/store.ts';
+import type { StoredDelivery } from '../ingest/store.ts';
 import { revoxClientFromConfig, RevoxError, RevoxNotFoundError, sleep, type RevoxClient } from './client.ts';
 import { ingestCall } from './ingestCall.ts';
 import { claimRun, finishRun, pruneReconcileRuns, recordProgress, type CallFailure, type RunCounts } from './runs.ts';

@@ -9,8 +9,8 @@
  */
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError } from '../log.ts';
-import { parseTimestamp } from '../webhook/timestamps.ts';
-import type { StoredDelivery } from '../webhook/store.ts';
+import { parseTimestamp } from '../ingest/revoxTimestamps.ts';
+import type { StoredDelivery } from '../ingest/store.ts';
 import { RevoxAuthError, RevoxError, type RevoxClient } from './client.ts';
 import { callLabel, ingestCall } from './ingestCall.ts';
 import { claimRun, finishRun, recordProgress, type CallFailure, type RunCounts } from './runs.ts';

@@ -7,10 +7,10 @@ import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { requestIdOf } from '../http/requestId.ts';
 import type { RouteHandler } from '../http/router.ts';
 import { describeError, type Logger } from '../log.ts';
-import { archivedHeaders, describe, ingest, IngestFailure, type Rejection } from './ingest.ts';
+import { archivedHeaders, describe, ingest, IngestFailure, type Rejection } from '../ingest/pipeline.ts';
 import { FailedTokenLimiter } from './rateLimit.ts';
-import type { StoredDelivery } from './store.ts';
-import { archiveRejection } from './store.ts';
+import type { StoredDelivery } from '../ingest/store.ts';
+import { archiveRejection } from '../ingest/store.ts';
 
 export const WEBHOOK_PATH = '/webhooks/revox';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseCalls } from '../../src/governance/erasure.ts';
 import { mentionPattern } from '../../src/governance/phoneNumbers.ts';
 import { runSync } from '../../src/revox/sync.ts';
-import { replayArchived } from '../../src/webhook/replay.ts';
+import { replayArchived } from '../../src/ingest/replay.ts';
 import { orderDelivery } from '../helpers/deliveries.ts';
 import { columnsWhere, startTestServer, type TestServer } from '../helpers/server.ts';
 import { clientFor, restCall, startFakeRevox } from '../revox/fakeRevox.ts';

@@ -6,7 +6,7 @@
 import { afterAll, expect, it } from 'vitest';
 import { createTestDatabase } from '../helpers/database.ts';
 import { orderDelivery } from '../helpers/deliveries.ts';
-import { SECRET_RULES_VERSION } from '../../src/webhook/secrets.ts';
+import { SECRET_RULES_VERSION } from '../../src/ingest/thirdPartySecrets.ts';
 import { startTestServer, storedOrder } from '../helpers/server.ts';
 import { waitFor } from '../helpers/subscriptions.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseTimestamp } from '../../src/webhook/timestamps.ts';
+import { parseTimestamp } from '../../src/ingest/revoxTimestamps.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 describe('parseTimestamp', () => {

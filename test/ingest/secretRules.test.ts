@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestCall } from '../../src/revox/ingestCall.ts';
-import { isSecretName, mayHoldSecretName } from '../../src/webhook/secrets.ts';
+import { isSecretName, mayHoldSecretName } from '../../src/ingest/thirdPartySecrets.ts';
 import { restCall } from '../revox/fakeRevox.ts';
 import { deliveryMaker } from '../helpers/deliveries.ts';
 import { expectNowhere, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';

@@ -3,8 +3,8 @@
  * removing them never changes anything else.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replayArchived } from '../../src/webhook/replay.ts';
-import { isSecretName, mayHoldSecretName } from '../../src/webhook/secrets.ts';
+import { replayArchived } from '../../src/ingest/replay.ts';
+import { isSecretName, mayHoldSecretName } from '../../src/ingest/thirdPartySecrets.ts';
 import { deliveryMaker } from '../helpers/deliveries.ts';
 import { expectNowhere, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
 

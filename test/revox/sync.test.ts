@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, type SyncOptions } from '../../src/revox/sync.ts';
-import { replayArchived } from '../../src/webhook/replay.ts';
+import { replayArchived } from '../../src/ingest/replay.ts';
 import { orderDeliveries } from '../helpers/deliveries.ts';
 import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
 import { clientFor, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';

@@ -3,7 +3,7 @@
  * a clear error, leaves exactly one archive row, and changes nothing stored; a 500 says truly what was archived.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replayArchived } from '../../src/webhook/replay.ts';
+import { replayArchived } from '../../src/ingest/replay.ts';
 import { deliveryMaker, orderDelivery } from '../helpers/deliveries.ts';
 import { rawExchange, startTestServer, storedOrder, WEBHOOK_SECRET, type TestServer } from '../helpers/server.ts';
 

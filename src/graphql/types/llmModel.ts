@@ -2,8 +2,8 @@
  * The model behind a call: a union on Revox's `type`. Secrets are removed before anything is stored; `raw` and
  * `apiUrl` remove them again when served, for rows stored under older rules that the scrub at start has not reached.
  */
-import type { Json } from '../../webhook/json.ts';
-import { withoutSecretNames } from '../../webhook/secrets.ts';
+import type { Json } from '../../ingest/json.ts';
+import { withoutSecretNames } from '../../ingest/thirdPartySecrets.ts';
 import { builder } from '../builder.ts';
 
 type Stored = Record<string, unknown>;

@@ -1,5 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
-import { parseIsoDateTime } from '../../timestamps.ts';
+import { parseIsoDateTime } from '../../isoDateTime.ts';
 import { builder } from '../builder.ts';
 
 builder.scalarType('DateTime', {
