@@ -51,7 +51,7 @@ const PGLITE_START_PARAMS = [...PGlite.defaultStartParams.filter((param) => para
 /** How long a request may wait for a database connection before it is answered 503. */
 const CONNECT_TIMEOUT_MS = 3_000;
 /** Connections of each pool: one for ingest and background work, one for API reads. */
-const POOL_SIZE = 10;
+export const POOL_SIZE = 10;
 /**
  * How long PostgreSQL lets one statement of an API read run before cancelling it: below QUERY_TIMEOUT_MS, after which
  * the client gives up on a statement, so that the server stops the work it abandons. Ingest, migrations, erasure and
