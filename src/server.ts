@@ -9,7 +9,7 @@ import { createAuthenticator } from './access/principal.ts';
 import { ConfigError, isLoopbackHost, type Config } from './config.ts';
 import { createKeyStore } from './access/keys.ts';
 import { createKeyWatch } from './access/keyWatch.ts';
-import { loadErasureHashKey } from './governance/erasure.ts';
+import { loadErasureHashKey } from './ingest/numberHashes.ts';
 import { createRetention, type PurgeCounts } from './governance/retention.ts';
 import { scrubStoredSecrets } from './governance/scrubSecrets.ts';
 import { openDatabase, type Database } from './db/database.ts';

@@ -2,7 +2,7 @@
  * Erasure of one person's calls (GDPR article 17), in one transaction:
  * - removed: every order involving the phone number (its from or to number, or an attempt's number) with its
  *   attempts and transcripts, and every archived delivery for those orders or mentioning the number anywhere in its
- *   body or error, in any written form (src/governance/phoneNumbers.ts);
+ *   body or error, in any written form (src/ingest/phoneNumbers.ts);
  * - redacted: the number's mentions in other people's records (orders' metadata and unknown fields, attempts'
  *   structured output and unknown fields) and in the sync runs' failures and last errors become `[erased]`; the
  *   records themselves stay. A number spoken in someone else's transcript is part of that person's record and stays.
@@ -12,10 +12,9 @@
  * or repeated webhook) is refused, so nothing brings the erased data back. A call Revox makes to the number later is
  * a new order, new data, and is stored.
  */
-import { createHmac, randomBytes } from 'node:crypto';
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
-import type { Delivery } from '../ingest/records.ts';
-import { deliveryNumbers, mentionPattern } from './phoneNumbers.ts';
+import { phoneNumberHash } from '../ingest/numberHashes.ts';
+import { mentionPattern } from '../ingest/phoneNumbers.ts';
 
 export interface ErasureCounts {
   callOrders: number;
@@ -35,7 +34,6 @@ export class ErasureError extends Error {
 }
 
 const E164 = /^\+[1-9]\d{1,14}$/;
-const HASH_KEY_SETTING = 'erasure_hash_key';
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 120_000 } as const;
 /** What replaces a mention of the number in other people's records. */
 const REDACTED = '[erased]';
@@ -108,45 +106,4 @@ export async function eraseCalls(
     });
     return result;
   }, TRANSACTION_OPTIONS);
-}
-
-/** HMAC-SHA256 of the number with a key generated once per database, shared by every instance. */
-export async function phoneNumberHash(db: Prisma.TransactionClient, phoneNumber: string): Promise<string> {
-  return hashPhoneNumber(await hashKey(db), phoneNumber);
-}
-
-/**
- * The keyed hashes of every number a delivery mentions (see deliveryNumbers), which the store function looks up
- * among the erasures.
- */
-export async function deliveryNumberHashes(prisma: PrismaClient, delivery: Delivery): Promise<string[]> {
-  const key = await loadErasureHashKey(prisma);
-  return [...deliveryNumbers(delivery)].map((number) => hashPhoneNumber(key, number));
-}
-
-/**
- * The hash key, read once per client: it never changes once made. The server loads it at start, so that storing a
- * delivery stays one statement.
- */
-export function loadErasureHashKey(prisma: PrismaClient): Promise<string> {
-  let key = hashKeys.get(prisma);
-  if (key === undefined) {
-    key = hashKey(prisma);
-    hashKeys.set(prisma, key);
-    // A failed read (the database down) is tried again next time.
-    key.catch(() => hashKeys.delete(prisma));
-  }
-  return key;
-}
-
-const hashKeys = new WeakMap<PrismaClient, Promise<string>>();
-
-async function hashKey(db: Prisma.TransactionClient): Promise<string> {
-  await db.setting.createMany({ data: [{ name: HASH_KEY_SETTING, value: randomBytes(32).toString('base64url') }], skipDuplicates: true });
-  const { value } = await db.setting.findUniqueOrThrow({ where: { name: HASH_KEY_SETTING } });
-  return value;
-}
-
-function hashPhoneNumber(key: string, phoneNumber: string): string {
-  return createHmac('sha256', key).update(phoneNumber).digest('hex');
 }

@@ -13,7 +13,7 @@
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { runStatement } from '../db/statements.ts';
-import { deliveryNumberHashes } from '../governance/erasure.ts';
+import { deliveryNumberHashes } from './numberHashes.ts';
 import type { CallCompletedPayload } from '../events/eventBus.ts';
 import { FINISHED_ATTEMPT_STATUSES, PayloadError, type Delivery } from './payload.ts';
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyStore } from '../../src/access/keys.ts';
-import { phoneNumberHash } from '../../src/governance/erasure.ts';
+import { phoneNumberHash } from '../../src/ingest/numberHashes.ts';
 import { orderDelivery } from '../helpers/deliveries.ts';
 import { columnsWhere, startTestServer, type TestServer } from '../helpers/server.ts';
 

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eraseCalls } from '../../src/governance/erasure.ts';
-import { mentionPattern } from '../../src/governance/phoneNumbers.ts';
+import { mentionPattern } from '../../src/ingest/phoneNumbers.ts';
 import { runSync } from '../../src/revox/sync.ts';
 import { replayArchived } from '../../src/ingest/replay.ts';
 import { orderDelivery } from '../helpers/deliveries.ts';
