@@ -1,5 +1,6 @@
 // Prisma migrations without the native schema engine (see schemaEngine.ts): listing prisma/migrations/ the way the
-// Prisma CLI does, applying the pending ones, and diffing them against prisma/schema.prisma to write the next one.
+// Prisma CLI does, applying the pending ones, and writing the next one from what they lack of prisma/schema.prisma and
+// of the database functions kept in src/ (functionSources.ts).
 // Applied migrations are recorded in `_prisma_migrations` exactly as `prisma migrate deploy` does, so a machine with
 // the native engine sees the same history.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -7,10 +8,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type * as SchemaEngineWasm from '@prisma/schema-engine-wasm/schema_engine_bg';
+import { changedFunctionDefinitions } from './functionSources.ts';
 import { scratchDatabase, withoutShadowDatabase, withSchemaEngine } from './schemaEngine.ts';
 
-const migrationsDir = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url));
-const schemaPath = fileURLToPath(new URL('../../prisma/schema.prisma', import.meta.url));
+// The same from src/ and from dist/. Everything but applying takes another root too, for tests to work on a copy.
+const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+const migrationsDirIn = (root: string) => path.join(root, 'prisma/migrations/');
+const schemaPathIn = (root: string) => path.join(root, 'prisma/schema.prisma');
 const lockfileName = 'migration_lock.toml';
 // Exactly what `prisma migrate dev` writes.
 const lockfileContent = [
@@ -23,8 +27,9 @@ const noFilters = { externalTables: [], externalEnums: [] };
 
 /** Applies the migrations in prisma/migrations/ that the database has not recorded yet; returns their names. */
 export async function applyMigrations(adapterFactory: SqlDriverAdapterFactory): Promise<string[]> {
-  const migrationsList = await readMigrationsList();
+  const migrationsList = await readMigrationsList(repositoryRoot);
   if (await allRecordedAsApplied(adapterFactory, migrationsList)) return [];
+  const schemaPath = schemaPathIn(repositoryRoot);
   const { appliedMigrationNames } = await withSchemaEngine(withoutShadowDatabase(adapterFactory), schemaPath, (engine) =>
     engine.applyMigrations({ migrationsList, filters: noFilters }),
   );
@@ -58,8 +63,9 @@ async function allRecordedAsApplied(
 }
 
 /** The SQL that brings a database built from prisma/migrations/ up to prisma/schema.prisma; '' when they agree. */
-export async function diffMigrationsToSchema(): Promise<string> {
-  const migrationsList = await readMigrationsList();
+export async function diffMigrationsToSchema(root = repositoryRoot): Promise<string> {
+  const migrationsList = await readMigrationsList(root);
+  const schemaPath = schemaPathIn(root);
   const schema = await readFile(schemaPath, 'utf8');
   const scratch = await scratchDatabase();
   try {
@@ -74,23 +80,33 @@ export async function diffMigrationsToSchema(): Promise<string> {
     );
     const sql = stdout ?? '';
     if (withoutComments(sql).trim() === '') return '';
-    const earlierSql = migrationsList.migrationDirectories.map(({ migrationFile: { content } }) =>
-      content.tag === 'ok' ? content.value : '',
-    );
-    return withRequiredExtensions(sql, earlierSql);
+    return withRequiredExtensions(sql, migrationsSql(migrationsList));
   } finally {
     await scratch.close();
   }
 }
 
-/** Writes the diff to prisma/migrations/<timestamp>_<name>/migration.sql; returns that directory (null: no change). */
-export async function createMigration(name: string): Promise<string | null> {
+/**
+ * The definitions of the functions kept in src/ (functionSources.ts) whose file differs from the latest migration that
+ * defines them; '' when they agree.
+ */
+export async function diffMigrationsToFunctionSources(root = repositoryRoot): Promise<string> {
+  return changedFunctionDefinitions(root, migrationsSql(await readMigrationsList(root)));
+}
+
+/**
+ * Writes the next migration, prisma/migrations/<timestamp>_<name>/migration.sql: the schema's changes, then the changed
+ * functions (which may use them). Returns that directory; null when there is no change.
+ */
+export async function createMigration(name: string, root = repositoryRoot): Promise<string | null> {
   if (!/^[a-z0-9_]+$/.test(name)) {
     throw new Error(`Invalid migration name ${JSON.stringify(name)}: use lowercase letters, digits and underscores.`);
   }
-  const sql = await diffMigrationsToSchema();
+  const changes = [await diffMigrationsToSchema(root), await diffMigrationsToFunctionSources(root)];
+  const sql = changes.filter((change) => change !== '').join('\n');
   if (sql === '') return null;
 
+  const migrationsDir = migrationsDirIn(root);
   await mkdir(migrationsDir, { recursive: true });
   await writeFile(path.join(migrationsDir, lockfileName), lockfileContent, { flag: 'wx' }).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -123,7 +139,8 @@ function withoutComments(sql: string): string {
 }
 
 // Read the way the Prisma CLI reads them: every subdirectory, sorted by name, with its migration.sql.
-async function readMigrationsList(): Promise<SchemaEngineWasm.MigrationList> {
+async function readMigrationsList(root: string): Promise<SchemaEngineWasm.MigrationList> {
+  const migrationsDir = migrationsDirIn(root);
   const entries = await readdir(migrationsDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return [];
     throw error;
@@ -151,4 +168,9 @@ async function readMigrationsList(): Promise<SchemaEngineWasm.MigrationList> {
     migrationDirectories,
     shadowDbInitScript: '',
   };
+}
+
+/** Each migration's SQL, in order ('' for one that could not be read). */
+function migrationsSql({ migrationDirectories }: SchemaEngineWasm.MigrationList): string[] {
+  return migrationDirectories.map(({ migrationFile: { content } }) => (content.tag === 'ok' ? content.value : ''));
 }
