@@ -1,4 +1,5 @@
-// npm run db:migration -- <name>: writes a migration that brings prisma/migrations/ up to prisma/schema.prisma.
+// npm run db:migration -- <name>: writes a migration that brings prisma/migrations/ up to prisma/schema.prisma and to
+// the database functions whose source is kept in src/ (src/db/functionSources.ts lists them).
 import path from 'node:path';
 import { createMigration } from '../src/db/migrations.ts';
 
@@ -15,8 +16,10 @@ if (!/^[a-z0-9_]+$/.test(name)) fail(`Invalid migration name ${JSON.stringify(na
 
 const directory = await createMigration(name);
 if (directory === null) {
-  console.log('No change: prisma/schema.prisma and prisma/migrations/ already agree. Nothing written.');
+  console.log(
+    'No change: prisma/migrations/ already agrees with prisma/schema.prisma and with the functions kept in src/. Nothing written.',
+  );
 } else {
   const migrationFile = path.relative(process.cwd(), path.join(directory, 'migration.sql'));
-  console.log(`Created ${migrationFile}. Review it, then commit it together with the schema change.`);
+  console.log(`Created ${migrationFile}. Review it, then commit it together with the change it carries.`);
 }

@@ -1,26 +1,20 @@
-// Prisma migrations without the native schema engine, which cannot be downloaded here: the same engine compiled to
-// WebAssembly (@prisma/schema-engine-wasm, pinned to prisma's own engine version) talks to the database through a
-// Prisma driver adapter. It records applied migrations in `_prisma_migrations` exactly as `prisma migrate deploy`
-// does, so a machine with the native engine sees the same history.
+// Prisma migrations without the native schema engine (see schemaEngine.ts): listing prisma/migrations/ the way the
+// Prisma CLI does, applying the pending ones, and writing the next one from what they lack of prisma/schema.prisma and
+// of the database functions kept in src/ (functionSources.ts).
+// Applied migrations are recorded in `_prisma_migrations` exactly as `prisma migrate deploy` does, so a machine with
+// the native engine sees the same history.
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
-import {
-  bindMigrationAwareSqlAdapterFactory,
-  DriverAdapterError,
-  type SqlDriverAdapter,
-  type SqlDriverAdapterFactory,
-  type SqlMigrationAwareDriverAdapterFactory,
-} from '@prisma/driver-adapter-utils';
+import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import type * as SchemaEngineWasm from '@prisma/schema-engine-wasm/schema_engine_bg';
-import type { Pool } from 'pg';
-import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { changedFunctionDefinitions } from './functionSources.ts';
+import { scratchDatabase, withoutShadowDatabase, withSchemaEngine } from './schemaEngine.ts';
 
-const migrationsDir = fileURLToPath(new URL('../../prisma/migrations/', import.meta.url));
-const schemaPath = fileURLToPath(new URL('../../prisma/schema.prisma', import.meta.url));
+// The same from src/ and from dist/. Everything but applying takes another root too, for tests to work on a copy.
+const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+const migrationsDirIn = (root: string) => path.join(root, 'prisma/migrations/');
+const schemaPathIn = (root: string) => path.join(root, 'prisma/schema.prisma');
 const lockfileName = 'migration_lock.toml';
 // Exactly what `prisma migrate dev` writes.
 const lockfileContent = [
@@ -33,9 +27,10 @@ const noFilters = { externalTables: [], externalEnums: [] };
 
 /** Applies the migrations in prisma/migrations/ that the database has not recorded yet; returns their names. */
 export async function applyMigrations(adapterFactory: SqlDriverAdapterFactory): Promise<string[]> {
-  const migrationsList = await readMigrationsList();
+  const migrationsList = await readMigrationsList(repositoryRoot);
   if (await allRecordedAsApplied(adapterFactory, migrationsList)) return [];
-  const { appliedMigrationNames } = await withSchemaEngine(withoutShadowDatabase(adapterFactory), (engine) =>
+  const schemaPath = schemaPathIn(repositoryRoot);
+  const { appliedMigrationNames } = await withSchemaEngine(withoutShadowDatabase(adapterFactory), schemaPath, (engine) =>
     engine.applyMigrations({ migrationsList, filters: noFilters }),
   );
   return appliedMigrationNames;
@@ -68,12 +63,13 @@ async function allRecordedAsApplied(
 }
 
 /** The SQL that brings a database built from prisma/migrations/ up to prisma/schema.prisma; '' when they agree. */
-export async function diffMigrationsToSchema(): Promise<string> {
-  const migrationsList = await readMigrationsList();
+export async function diffMigrationsToSchema(root = repositoryRoot): Promise<string> {
+  const migrationsList = await readMigrationsList(root);
+  const schemaPath = schemaPathIn(root);
   const schema = await readFile(schemaPath, 'utf8');
   const scratch = await scratchDatabase();
   try {
-    const { stdout } = await withSchemaEngine(scratch.factory, (engine) =>
+    const { stdout } = await withSchemaEngine(scratch.factory, schemaPath, (engine) =>
       engine.diff({
         from: { tag: 'migrations', ...migrationsList },
         to: { tag: 'schemaDatamodel', files: [{ path: schemaPath, content: schema }] },
@@ -84,23 +80,33 @@ export async function diffMigrationsToSchema(): Promise<string> {
     );
     const sql = stdout ?? '';
     if (withoutComments(sql).trim() === '') return '';
-    const earlierSql = migrationsList.migrationDirectories.map(({ migrationFile: { content } }) =>
-      content.tag === 'ok' ? content.value : '',
-    );
-    return withRequiredExtensions(sql, earlierSql);
+    return withRequiredExtensions(sql, migrationsSql(migrationsList));
   } finally {
     await scratch.close();
   }
 }
 
-/** Writes the diff to prisma/migrations/<timestamp>_<name>/migration.sql; returns that directory (null: no change). */
-export async function createMigration(name: string): Promise<string | null> {
+/**
+ * The definitions of the functions kept in src/ (functionSources.ts) whose file differs from the latest migration that
+ * defines them; '' when they agree.
+ */
+export async function diffMigrationsToFunctionSources(root = repositoryRoot): Promise<string> {
+  return changedFunctionDefinitions(root, migrationsSql(await readMigrationsList(root)));
+}
+
+/**
+ * Writes the next migration, prisma/migrations/<timestamp>_<name>/migration.sql: the schema's changes, then the changed
+ * functions (which may use them). Returns that directory; null when there is no change.
+ */
+export async function createMigration(name: string, root = repositoryRoot): Promise<string | null> {
   if (!/^[a-z0-9_]+$/.test(name)) {
     throw new Error(`Invalid migration name ${JSON.stringify(name)}: use lowercase letters, digits and underscores.`);
   }
-  const sql = await diffMigrationsToSchema();
+  const changes = [await diffMigrationsToSchema(root), await diffMigrationsToFunctionSources(root)];
+  const sql = changes.filter((change) => change !== '').join('\n');
   if (sql === '') return null;
 
+  const migrationsDir = migrationsDirIn(root);
   await mkdir(migrationsDir, { recursive: true });
   await writeFile(path.join(migrationsDir, lockfileName), lockfileContent, { flag: 'wx' }).catch((error: unknown) => {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -133,7 +139,8 @@ function withoutComments(sql: string): string {
 }
 
 // Read the way the Prisma CLI reads them: every subdirectory, sorted by name, with its migration.sql.
-async function readMigrationsList(): Promise<SchemaEngineWasm.MigrationList> {
+async function readMigrationsList(root: string): Promise<SchemaEngineWasm.MigrationList> {
+  const migrationsDir = migrationsDirIn(root);
   const entries = await readdir(migrationsDir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return [];
     throw error;
@@ -163,140 +170,7 @@ async function readMigrationsList(): Promise<SchemaEngineWasm.MigrationList> {
   };
 }
 
-let wasmModule: Promise<typeof SchemaEngineWasm> | undefined;
-
-/** Runs `work` with a schema engine connected through `adapterFactory`; the wasm module is loaded once per process. */
-async function withSchemaEngine<T>(
-  adapterFactory: SqlMigrationAwareDriverAdapterFactory,
-  work: (engine: SchemaEngineWasm.SchemaEngine) => Promise<T>,
-): Promise<T> {
-  wasmModule ??= loadWasmModule();
-  const { SchemaEngine } = await wasmModule;
-  const schema = await readFile(schemaPath, 'utf8');
-  // The engine disposes its shadow connection but never its main one, whose session also keeps holding the
-  // engine's advisory lock (and, with adapter-pg, a whole pool): dispose every connection once the engine is done.
-  const connections: SqlDriverAdapter[] = [];
-  const open = async (connect: () => Promise<SqlDriverAdapter>) => {
-    const connection = forSchemaEngine(await connect());
-    connections.push(connection);
-    return connection;
-  };
-  const boundFactory = bindMigrationAwareSqlAdapterFactory({
-    provider: adapterFactory.provider,
-    adapterName: adapterFactory.adapterName,
-    connect: () => open(() => adapterFactory.connect()),
-    connectToShadowDb: () => open(() => adapterFactory.connectToShadowDb()),
-  });
-  const engine = await SchemaEngine.new({ datamodels: [[schemaPath, schema]] }, logEngineMessage, boundFactory);
-  try {
-    return await work(engine);
-  } catch (error) {
-    // The engine reports an error thrown inside the adapter only as "External error id#N"; restore its message.
-    const id = error instanceof Error ? /External error id#(\d+)/.exec(error.message)?.[1] : undefined;
-    const original = id === undefined ? undefined : boundFactory.errorRegistry.consumeError(Number(id))?.error;
-    if (error instanceof Error && original !== undefined) {
-      error.message += `\nCaused by: ${original instanceof Error ? original.message : String(original)}`;
-    }
-    throw error;
-  } finally {
-    engine.free();
-    await Promise.all(connections.map((connection) => connection.dispose()));
-  }
-}
-
-// The package's own entry point imports the .wasm file as an ES module, which Node cannot do; instantiate it by hand.
-async function loadWasmModule(): Promise<typeof SchemaEngineWasm> {
-  const gluePath = createRequire(import.meta.url).resolve('@prisma/schema-engine-wasm/schema_engine_bg');
-  const glue = await import('@prisma/schema-engine-wasm/schema_engine_bg');
-  const wasm = await readFile(gluePath.replace(/\.js$/, '.wasm'));
-  // The engine arms a timer for each timeout (10 s around its advisory lock) and never clears it (the glue has no
-  // clearTimeout), which kept scripts alive for 10 s after their work was done: unref those timers.
-  const imports = Object.fromEntries(
-    Object.entries(glue).map(([name, value]) => [
-      name,
-      name.startsWith('__wbg_setTimeout_') ? (run: () => void, ms: number) => setTimeout(run, ms >>> 0).unref() : value,
-    ]),
-  );
-  const { instance } = await WebAssembly.instantiate(wasm, { './schema_engine_bg.js': imports });
-  glue.__wbg_set_wasm(instance.exports);
-  (instance.exports.__wbindgen_start as () => void)();
-  return glue;
-}
-
-// The engine logs JSON lines, mostly INFO chatter; only warnings and errors are worth showing.
-function logEngineMessage(line: string): void {
-  if (/"level":"(WARN|ERROR)"/.test(line)) console.warn(`[schema-engine] ${line.trim()}`);
-}
-
-// Applying migrations never needs a shadow database; refusing to open one also guarantees that no adapter
-// (adapter-pg reuses the main database for its "shadow" when the URL names one) ever replays migrations on real data.
-function withoutShadowDatabase(adapterFactory: SqlDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
-  return {
-    provider: adapterFactory.provider,
-    adapterName: adapterFactory.adapterName,
-    connect: () => adapterFactory.connect(),
-    connectToShadowDb: () => Promise.reject(new Error('applyMigrations does not use a shadow database')),
-  };
-}
-
-/**
- * One throwaway in-memory PGlite (with pg_trgm available) serves as both the engine's main and shadow database:
- * a diff only reads the main one, and creating a PGlite (initdb) costs seconds.
- */
-async function scratchDatabase(): Promise<{
-  factory: SqlMigrationAwareDriverAdapterFactory;
-  close: () => Promise<void>;
-}> {
-  const pglite = await PGlite.create({ extensions: { pg_trgm } });
-  const adapterFactory = new PrismaPGlite(pglite);
-  return {
-    factory: {
-      provider: adapterFactory.provider,
-      adapterName: adapterFactory.adapterName,
-      connect: () => adapterFactory.connect(),
-      connectToShadowDb: () => adapterFactory.connect(),
-    },
-    close: () => pglite.close(),
-  };
-}
-
-/** A connection for the engine: disposed at most once, and running scripts the way the native engine does. */
-function forSchemaEngine(connection: SqlDriverAdapter): SqlDriverAdapter {
-  let disposed: Promise<void> | undefined;
-  const runWholeScript = wholeScriptRunner(connection);
-  return Object.assign(Object.create(connection) as SqlDriverAdapter, {
-    dispose: () => (disposed ??= connection.dispose()),
-    executeScript: runWholeScript
-      ? async (script: string) => {
-          try {
-            await runWholeScript(script);
-          } catch (error) {
-            throw asDriverAdapterError(error);
-          }
-        }
-      : (script: string) => connection.executeScript(script),
-  });
-}
-
-// The native engine sends a migration as one simple-protocol query, which PostgreSQL runs atomically. The adapters'
-// own executeScript fall short: pglite-prisma-adapter 0.7.2 does not await it, so a failing migration is recorded as
-// applied; @prisma/adapter-pg 7.10 splits the script on every ';' (breaking function bodies and string literals) and
-// runs the pieces one by one, so a failure leaves half a migration behind. Send the script through their drivers.
-function wholeScriptRunner(connection: SqlDriverAdapter): ((script: string) => Promise<unknown>) | undefined {
-  if (connection.adapterName === 'pglite-prisma-adapter') {
-    const pglite = (connection as { client?: PGlite }).client;
-    return pglite && ((script) => pglite.exec(script));
-  }
-  if (connection.adapterName === '@prisma/adapter-pg') {
-    const pool = (connection as { underlyingDriver?: () => Pool }).underlyingDriver?.();
-    return pool && ((script) => pool.query(script));
-  }
-  return undefined;
-}
-
-/** A PostgreSQL error as the engine understands it, so it reports the database's message. */
-function asDriverAdapterError(error: unknown): unknown {
-  const { code, severity, message, detail, column, hint } = error as Record<string, string | undefined>;
-  if (typeof code !== 'string' || typeof severity !== 'string') return error;
-  return new DriverAdapterError({ kind: 'postgres', code, severity, message: message ?? '', detail, column, hint });
+/** Each migration's SQL, in order ('' for one that could not be read). */
+function migrationsSql({ migrationDirectories }: SchemaEngineWasm.MigrationList): string[] {
+  return migrationDirectories.map(({ migrationFile: { content } }) => (content.tag === 'ok' ? content.value : ''));
 }

@@ -1,7 +1,8 @@
 /**
  * Stores one delivery in one transaction: its archive entry, the order, every attempt and their transcripts. The
- * transaction is one database function, callboard_store_delivery (prisma/migrations/20261202124538_erasure_forms_and_purges),
- * called in one statement: this module builds its argument from the validated records and reads its answer.
+ * transaction is one database function, callboard_store_delivery, called in one statement: this module builds its
+ * argument from the validated records and reads its answer. The function's source is storeDelivery.sql, beside this
+ * file; migrations install it (that file's header says how to change it).
  *
  * Deliveries for the same order are serialised by a transaction-scoped advisory lock, so concurrent deliveries end
  * in the state they would reach one by one. Each record keeps the highest `versionKey` it has seen: an older
@@ -55,7 +56,7 @@ export class ErasedNumberError extends Error {
   }
 }
 
-/** What callboard_store_delivery returns (prisma/migrations/20261202124538_erasure_forms_and_purges). */
+/** What callboard_store_delivery returns (storeDelivery.sql). */
 type StoreResult =
   | { foreignAttempt: { index: number; ownerRevoxId: string } }
   | { erased: true }

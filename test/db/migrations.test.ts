@@ -9,7 +9,7 @@ import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { describe, expect, it } from 'vitest';
-import { applyMigrations, diffMigrationsToSchema } from '../../src/db/migrations.ts';
+import { applyMigrations, diffMigrationsToFunctionSources, diffMigrationsToSchema } from '../../src/db/migrations.ts';
 
 const migrationsDir = new URL('../../prisma/migrations/', import.meta.url);
 const serverUrl = process.env.DATABASE_URL;
@@ -56,6 +56,14 @@ describe('migrations', () => {
       pendingSql,
       'prisma/schema.prisma has changes that no migration in prisma/migrations/ makes. ' +
         'Run `npm run db:migration -- <name>` (e.g. add_call_tags), review the generated migration.sql and commit it.',
+    ).toBe('');
+  });
+
+  it('prisma/migrations/ matches the database functions kept in src/', async () => {
+    expect(
+      await diffMigrationsToFunctionSources(),
+      'A function kept in src/ (e.g. src/ingest/storeDelivery.sql) differs from the latest migration that defines it. ' +
+        'Run `npm run db:migration -- <name>` (e.g. store_delivery_tags), review the generated migration.sql and commit it.',
     ).toBe('');
   });
 
