@@ -14,6 +14,7 @@ import { createRetention, type PurgeCounts } from './governance/retention.ts';
 import { scrubStoredSecrets } from './governance/scrubSecrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { createEventBus, type EventBus, type SubscriberLimits } from './events/eventBus.ts';
+import { redisTransportFromConfig } from './events/redisTransport.ts';
 import { createSubscriptionHubs, type SubscriptionHubs } from './events/subscriptionHub.ts';
 import { attachWebSocket } from './graphql/websocket.ts';
 import { createGraphQL, GRAPHQL_PATH } from './graphql/yoga.ts';
@@ -67,7 +68,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const logger = options.logger ?? createLogger();
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onQuery: options.onQuery });
   const metrics = createMetrics();
-  const events = createEventBus(config.redisUrl, logger, {
+  const events = createEventBus(logger, {
+    transport: redisTransportFromConfig(config, logger),
     limits: options.subscriberLimits,
     onPublished: metrics.eventsPublished,
     onDropped: metrics.eventsDropped,
