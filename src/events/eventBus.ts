@@ -69,6 +69,9 @@ export interface EventBus {
   close(): Promise<void>;
 }
 
+/** The part of the event bus that stores deliveries: they publish a delivery's completions once it has committed. */
+export type CallEventPublisher = Pick<EventBus, 'publishCallCompleted'>;
+
 /** The part of the event bus that the GraphQL layer uses. */
 export type CallEventSource = Pick<EventBus, 'subscribeCallCompleted' | 'eventSent'>;
 
