@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from '../src/config.ts';
 import { DataDirBusyError } from '../src/db/dataDirLock.ts';
 import { openDatabase, type Database } from '../src/db/database.ts';
 import { createEventBus } from '../src/events/eventBus.ts';
+import { redisTransportFromConfig } from '../src/events/redisTransport.ts';
 import { createLogger } from '../src/log.ts';
 import { revoxClientFromConfig } from '../src/revox/client.ts';
 import { createSyncReporter } from '../src/revox/progress.ts';
@@ -52,10 +53,8 @@ try {
   fail(`Cannot sync: ${error.message}`);
 }
 // Logs (Redis trouble) go to stderr: stdout carries the progress.
-const events = createEventBus(
-  config.redisUrl,
-  createLogger((line) => process.stderr.write(`${line}\n`)),
-);
+const logger = createLogger((line) => process.stderr.write(`${line}\n`));
+const events = createEventBus(logger, { transport: redisTransportFromConfig(config, logger) });
 const interrupt = new AbortController();
 process.once('SIGINT', () => interrupt.abort());
 process.once('SIGTERM', () => interrupt.abort());

@@ -14,6 +14,7 @@ import { createRetention, type PurgeCounts } from './governance/retention.ts';
 import { scrubStoredSecrets } from './governance/scrubSecrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { createEventBus, type EventBus, type SubscriberLimits } from './events/eventBus.ts';
+import { redisTransportFromConfig } from './events/redisTransport.ts';
 import { createSubscriptionHubs, type SubscriptionHubs } from './events/subscriptionHub.ts';
 import { attachWebSocket } from './graphql/websocket.ts';
 import { createGraphQL, GRAPHQL_PATH } from './graphql/yoga.ts';
@@ -27,7 +28,6 @@ import { createLogger, describeError, type Logger } from './log.ts';
 import { reconcilerFromConfig } from './revox/reconcile.ts';
 import { createWebhookRoute, WEBHOOK_PATH } from './webhook/route.ts';
 import { resolveWebhookSecret, type WebhookSecret } from './webhook/webhookSecret.ts';
-import type { StoredDelivery } from './ingest/store.ts';
 
 export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:4000 */
@@ -67,7 +67,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const logger = options.logger ?? createLogger();
   const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onQuery: options.onQuery });
   const metrics = createMetrics();
-  const events = createEventBus(config.redisUrl, logger, {
+  const events = createEventBus(logger, {
+    transport: redisTransportFromConfig(config, logger),
     limits: options.subscriberLimits,
     onPublished: metrics.eventsPublished,
     onDropped: metrics.eventsDropped,
@@ -86,15 +87,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     if (webhookSecret.value.length < MIN_SECRET_LENGTH) {
       logger.warn('webhook.short_secret', { length: webhookSecret.value.length, advice: `use ${MIN_SECRET_LENGTH} characters or more` });
     }
-    // Webhook deliveries and calls re-read from Revox (revox/reconcile.ts) publish their completions alike.
-    const publishCompleted = (stored: StoredDelivery) => events.publishCallCompleted(stored.completed);
     const webhook = createWebhookRoute({
       prisma: database.prisma,
       secret: webhookSecret.value,
       maxBodyBytes: config.maxBodyBytes,
       logger,
       databaseIsUp: () => database.ping(1_000),
-      onStored: publishCompleted,
+      events,
       onAnswered: metrics.webhookAnswered,
     });
     const keys = createKeyStore(database.prisma);
@@ -157,7 +156,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       (counts) => counts && logger.info('secrets.scrubbed', { ...counts }),
       (error: unknown) => logger.error('secrets.scrub_failed', { error: describeError(error) }),
     );
-    const reconciler = reconcilerFromConfig(config, { prisma: database.prisma, logger, onStored: publishCompleted });
+    // Calls re-read from Revox publish their completions like webhook deliveries.
+    const reconciler = reconcilerFromConfig(config, {
+      prisma: database.prisma,
+      logger,
+      onStored: (stored) => events.publishCallCompleted(stored.completed),
+    });
     reconciler?.start();
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

@@ -1,14 +1,14 @@
 /**
- * Completion events, published after a delivery's transaction commits. In-process by default; with REDIS_URL they
- * fan out through Redis so a subscriber on any instance sees a webhook stored by any other.
+ * Completion events, published after a delivery's transaction commits, and dispatched to this instance's subscribers.
+ * In-process by default; given a transport (./redisTransport.ts, with REDIS_URL), the bus publishes through it, so a
+ * subscriber on any instance sees a webhook stored by any other.
  *
  * Events carry ids and the few facts subscription filters need, never records: subscribers load what they select.
  * Each instance keeps one set of local listeners: an event is matched against each listener's filter once, when it
  * arrives, and queued only for the listeners it concerns, in a bounded queue (./subscriberQueue.ts). A listener is
  * one subscriber (SSE) or a subscription hub (./subscriptionHub.ts), whose members each have a queue of their own.
  */
-import { Redis } from 'ioredis';
-import { describeError, type Logger } from '../log.ts';
+import type { Logger } from '../log.ts';
 import { createSubscriberQueue, type SubscriberQueue } from './subscriberQueue.ts';
 
 export interface CallCompletedPayload {
@@ -62,15 +62,31 @@ export interface EventBus {
   subscriberCount(): number;
   /** The same, by transport (websocket, sse). */
   subscribersByTransport(): Record<string, number>;
-  /** Whether each Redis connection is ready; undefined without Redis. */
+  /** Whether each of the transport's Redis connections is ready; undefined in-process. */
   redisConnected(): { publish: boolean; subscribe: boolean } | undefined;
   /** Resolves once events can be published (at once in-process; with Redis, when connected or after `timeoutMs`). */
   ready(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
+/** The part of the event bus that stores deliveries: they publish a delivery's completions once it has committed. */
+export type CallEventPublisher = Pick<EventBus, 'publishCallCompleted'>;
+
 /** The part of the event bus that the GraphQL layer uses. */
 export type CallEventSource = Pick<EventBus, 'subscribeCallCompleted' | 'eventSent'>;
+
+/** Carries events between instances. Without one, the bus hands what it publishes straight to its own subscribers. */
+export interface EventTransport {
+  /** Sends an event to every instance's bus, this one's included; never throws, never waits. */
+  publish(event: CallCompletedPayload): void;
+  /** Where the events that arrive, from any instance, go; called once, by the bus. */
+  listen(deliver: (event: CallCompletedPayload) => void): void;
+  /** Whether each connection is ready. */
+  connected(): { publish: boolean; subscribe: boolean };
+  /** Resolves once events can be published: true when connected, false after `timeoutMs`. */
+  ready(timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
 
 export interface SubscriberLimits {
   /** A subscriber may have this many events waiting for it... */
@@ -83,13 +99,13 @@ export interface SubscriberLimits {
 export const DEFAULT_SUBSCRIBER_LIMITS: SubscriberLimits = { maxQueuedEvents: 2_000, maxEventLagMs: 30_000 };
 
 export interface EventBusOptions {
+  /** Between instances (./redisTransport.ts); in-process without one. */
+  transport?: EventTransport;
   limits?: SubscriberLimits;
   /** Told how many events were published, and how many were thrown away with a subscriber cut off. */
   onPublished?: (count: number) => void;
   onDropped?: (count: number) => void;
 }
-
-const CHANNEL = 'callCompleted';
 
 /** The subscribers and listeners of one instance, and the events handed to them and not yet sent. */
 function localSubscribers(logger: Logger, limits: SubscriberLimits, onDropped: (count: number) => void) {
@@ -140,7 +156,7 @@ function localSubscribers(logger: Logger, limits: SubscriberLimits, onDropped: (
       if (!hub) subscribers.add(subscriber);
       return listener.queue;
     },
-    /** Never throws: it runs inside Redis' message handler or a webhook's response path. */
+    /** Never throws: it runs inside the transport's message handler or a webhook's response path. */
     dispatch(event: CallCompletedPayload) {
       for (const { queue, wanted } of listeners) {
         let matches = false;
@@ -155,94 +171,23 @@ function localSubscribers(logger: Logger, limits: SubscriberLimits, onDropped: (
   };
 }
 
-export function createEventBus(redisUrl: string | undefined, logger: Logger, options: EventBusOptions = {}): EventBus {
+export function createEventBus(logger: Logger, options: EventBusOptions = {}): EventBus {
   const { dispatch, ...local } = localSubscribers(logger, options.limits ?? DEFAULT_SUBSCRIBER_LIMITS, options.onDropped ?? (() => {}));
   const published = options.onPublished ?? (() => {});
-  if (!redisUrl) {
-    return {
-      ...local,
-      redisConnected: () => undefined,
-      publishCallCompleted: (events) => {
-        published(events.length);
-        events.forEach(dispatch);
-      },
-      ready: async () => true,
-      close: async () => {},
-    };
-  }
-
-  const connect = (role: 'publish' | 'subscribe') => {
-    const client = new Redis(redisUrl, {
-      // Never let a Redis outage hold a webhook answer: commands fail at once while disconnected...
-      enableOfflineQueue: role === 'subscribe',
-      maxRetriesPerRequest: role === 'subscribe' ? null : 0,
-      // ...and reconnect in the background, at most every 2 s.
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-      lazyConnect: false,
-    });
-    // One line per change of state, not one per reconnection attempt.
-    let connected = false;
-    let everConnected = false;
-    let errorLogged = false;
-    client.on('ready', () => {
-      if (everConnected) logger.info('redis.reconnected', { role });
-      connected = everConnected = true;
-      errorLogged = false;
-    });
-    client.on('close', () => {
-      if (connected) logger.warn('redis.disconnected', { role });
-      connected = false;
-    });
-    client.on('error', (error) => {
-      if (!errorLogged) logger.error('redis.error', { role, error: describeError(error) });
-      errorLogged = true;
-    });
-    return client;
-  };
-  const publishClient = connect('publish');
-  const subscribeClient = connect('subscribe');
-  // ioredis re-subscribes by itself after a reconnection.
-  const subscribed = subscribeClient.subscribe(CHANNEL).then(
-    () => undefined,
-    (error: unknown) => logger.error('redis.subscribe_failed', { error: describeError(error) }),
-  );
-  subscribeClient.on('message', (channel: string, message: string) => {
-    if (channel !== CHANNEL) return;
-    let event: CallCompletedPayload;
-    try {
-      event = JSON.parse(message) as CallCompletedPayload;
-    } catch {
-      logger.error('events.bad_message', { channel, bytes: message.length });
-      return;
-    }
-    dispatch(event);
-  });
-
-  const connected = (client: Redis) =>
-    client.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => client.once('ready', () => resolve()));
+  const { transport } = options;
+  transport?.listen(dispatch);
+  // In-process, what the bus publishes goes straight to its own subscribers.
+  const send = transport ? (event: CallCompletedPayload) => transport.publish(event) : dispatch;
   return {
     ...local,
-    async ready(timeoutMs) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
-      const both = Promise.all([connected(publishClient), connected(subscribeClient), subscribed]).then(() => true);
-      try {
-        return await Promise.race([both, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-    redisConnected: () => ({ publish: publishClient.status === 'ready', subscribe: subscribeClient.status === 'ready' }),
     publishCallCompleted(events) {
       published(events.length);
-      for (const event of events) {
-        publishClient.publish(CHANNEL, JSON.stringify(event)).catch((error: unknown) => {
-          logger.error('events.publish_failed', { attemptId: event.attemptId, error: describeError(error) });
-        });
-      }
+      events.forEach(send);
     },
-    async close() {
-      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
+    redisConnected: () => transport?.connected(),
+    ready: async (timeoutMs) => (transport ? transport.ready(timeoutMs) : true),
+    close: async () => {
+      await transport?.close();
     },
   };
 }

@@ -1,15 +1,15 @@
 /**
- * POST /webhooks/revox: authenticate, read the body within the size limit, ingest, answer.
- * A 200 goes out only after the delivery's transaction has committed.
+ * POST /webhooks/revox: authenticate, read the body within the size limit, ingest, publish, answer.
+ * A 200 goes out only after the delivery's transaction has committed; publishing its completions never holds it.
  */
 import { bearerToken, tokenMatches } from '../access/tokens.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
+import type { CallEventPublisher } from '../events/eventBus.ts';
 import { requestIdOf } from '../http/requestId.ts';
 import type { RouteHandler } from '../http/router.ts';
 import { describeError, type Logger } from '../log.ts';
 import { archivedHeaders, describe, ingest, IngestFailure, type Rejection } from '../ingest/pipeline.ts';
 import { FailedTokenLimiter } from './rateLimit.ts';
-import type { StoredDelivery } from '../ingest/store.ts';
 import { archiveRejection } from '../ingest/store.ts';
 
 export const WEBHOOK_PATH = '/webhooks/revox';
@@ -21,8 +21,8 @@ export interface WebhookOptions {
   logger: Logger;
   /** Whether the database answers; decides between 503 (retry later) and 500 (a bug) when storing fails. */
   databaseIsUp: () => Promise<boolean>;
-  /** Called after a delivery's transaction commits. */
-  onStored?: (stored: StoredDelivery) => void;
+  /** Where a delivery's completions go once its transaction has committed. */
+  events: CallEventPublisher;
   /** Called for every answer, with its outcome (accepted, duplicate, or the error code), status and duration. */
   onAnswered?: (outcome: string, status: number, seconds: number) => void;
 }
@@ -111,8 +111,8 @@ function createWebhookHandler(options: WebhookOptions) {
         const { httpStatus, code, message, path } = result.rejection;
         return error(httpStatus, code, message, path ? { path } : {});
       }
-      options.onStored?.(result.stored);
       const { stored } = result;
+      options.events.publishCallCompleted(stored.completed);
       return respond(
         200,
         {
