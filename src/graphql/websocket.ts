@@ -17,7 +17,7 @@ import { credentialsFromConnectionParams, type Authenticator, type Principal } f
 import { hubKey, type StartExecution, type SubscriptionHubs } from '../events/subscriptionHub.ts';
 import { createWaitingRoom } from '../limits/waitingRoom.ts';
 import { describeError, throttledWarning, type Logger } from '../log.ts';
-import type { GraphQLServerContext } from './yoga.ts';
+import type { GraphQLServerContext } from './context.ts';
 
 export interface WebSocketOptions {
   authenticate: Authenticator;
