@@ -87,7 +87,7 @@ export function routeOperations(yoga: AnyYoga, admission: Pick<Admission, 'princ
       const errors = validate(schema, document);
       if (errors.length > 0) return errors;
       const operation = { schema, operationName: params.operationName, document, variableValues: params.variables };
-      // A socket always has a principal (onConnect refuses the others); without one, useAccess refuses below.
+      // A socket always has a principal (admission refuses the others at connection_init); without one, useAccess refuses below.
       if (principal && getOperationAST(document, params.operationName)?.operation === 'subscription') {
         // Resolved by the hub's own execution: no context is made for this subscriber.
         const key = hubKey({
