@@ -15,7 +15,7 @@ export interface MetricSources {
 }
 
 /** Distinct operation names kept as labels; later ones count as `other`, so a client cannot grow the registry. */
-const MAX_OPERATION_NAMES = 200;
+export const MAX_OPERATION_NAMES = 200;
 /** Of those, how many one caller (an API key) may bring, so that one key cannot take the labels of all the others. */
 export const MAX_OPERATION_NAMES_PER_CALLER = 20;
 const OPERATION_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;

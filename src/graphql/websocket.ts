@@ -7,19 +7,17 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { MAX_WEBSOCKET_MESSAGE_BYTES } from '../limits/limits.ts';
 import { describeError } from '../log.ts';
 import { type AdmissionOptions, createAdmission, KEEP_ALIVE_MS } from './websocket/admission.ts';
 import { type AnyYoga, type OperationOptions, routeOperations } from './websocket/operations.ts';
 
 export type WebSocketOptions = AdmissionOptions & OperationOptions;
 
-/** Largest message a client may send (a document is limited to a few thousand tokens anyway). */
-const MAX_MESSAGE_BYTES = 1024 * 1024;
-
 export function attachWebSocket(server: Server, path: string, yoga: AnyYoga, options: WebSocketOptions) {
   const { logger } = options;
   const admission = createAdmission(options);
-  const wss = new WebSocketServer({ server, path, maxPayload: MAX_MESSAGE_BYTES, verifyClient: admission.verifyClient });
+  const wss = new WebSocketServer({ server, path, maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES, verifyClient: admission.verifyClient });
   const graphqlWs = useServer({ ...admission.connectionInit, ...routeOperations(yoga, admission, options) }, wss, KEEP_ALIVE_MS);
 
   // graphql-ws prints errors to stderr as internal ones and closes with 4500. A socket's error is the client's (an

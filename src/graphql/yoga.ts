@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics.ts';
 import { requestIdOf } from '../http/requestId.ts';
 import type { Context } from './builder.ts';
 import type { GraphQLServerContext } from './context.ts';
-import { useOperationLimits, useRequestBodyLimit } from '../limits/index.ts';
+import { MAX_REQUEST_BODY_BYTES, useOperationLimits, useRequestBodyLimit } from '../limits/index.ts';
 import { useErrorLogging } from './plugins/useErrorLogging.ts';
 import { useGraphiQLPage } from './plugins/useGraphiQLPage.ts';
 import { useHttpSubscriptionStreams } from './plugins/useHttpSubscriptionStreams.ts';
@@ -38,9 +38,6 @@ export interface GraphQLOptions {
   logger: Logger;
   metrics: Metrics;
 }
-
-/** Largest GraphQL request body; a document is limited to a few thousand tokens anyway. */
-export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
 
 const EXAMPLE_QUERY = `# Welcome to Callboard. Press the run button (or Ctrl-Enter) to see the latest calls.
 # With API_TOKENS set, add {"Authorization": "Bearer <token>"} in the Headers tab below.

@@ -1,6 +1,9 @@
 /**
- * Every limit on what one GraphQL operation may ask for, in one place: the server uses these values, tests and the
- * README quote them.
+ * Every limit on what one GraphQL request, operation or connection may ask for, over HTTP, SSE and WebSocket, in one
+ * place: the server uses these values, tests and the README quote them (test/docs.test.ts holds the README's table to
+ * them). Limits of the other doors live with their door: the webhook's in src/ingest/ and src/webhook/, the HTTP
+ * connections' in src/http/connectionLimits.ts, a subscriber's backlog in src/events/eventBus.ts, Revox's answers in
+ * src/revox/client.ts; the README's table lists them all.
  */
 
 /** Page size of a connection when neither `first` nor `last` is given. */
@@ -34,6 +37,23 @@ export const MAX_NODE_IDS = MAX_PAGE_SIZE;
 export const MAX_SEARCH_TEXT_LENGTH = 200;
 /** Longest phone number, Revox id or time zone name an argument takes: real ones are far shorter (E.164: 16). */
 export const MAX_IDENTIFIER_LENGTH = 100;
+
+/** Largest GraphQL request body over HTTP. */
+export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;
+/** Largest message a WebSocket client may send; more closes the connection. */
+export const MAX_WEBSOCKET_MESSAGE_BYTES = 1024 * 1024;
+/** Unsent data a WebSocket may hold before it is closed as too slow: its events stop piling up in memory. */
+export const MAX_UNSENT_BYTES_PER_SOCKET = 4 * 1024 * 1024;
+/** Operations one WebSocket may run at once; a dashboard needs a handful. */
+export const MAX_OPERATIONS_PER_CONNECTION = 100;
+/** How long a WebSocket may wait before it sends connection_init (and with it, its credentials). */
+export const CONNECTION_INIT_TIMEOUT_MS = 5_000;
+/**
+ * WebSockets from one address (an IPv6 /64) that may wait for connection_init at once. Past that, a newcomer closes
+ * the address's oldest waiting socket (1013) once it has waited a second (waitingRoom.ts): strangers from one address
+ * cannot fill the pool of waiting sockets, nor keep a client of theirs out.
+ */
+export const MAX_UNAUTHENTICATED_PER_ADDRESS = 10;
 
 export const OPERATION_LIMITS = {
   maxDepth: 12,

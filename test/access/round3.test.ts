@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { createKeyStore } from '../../src/access/keys.ts';
 import { KEY_CHECK_INTERVAL_MS } from '../../src/access/keyWatch.ts';
 import { MAX_OPERATION_NAMES_PER_CALLER } from '../../src/metrics.ts';
-import { MAX_UNAUTHENTICATED_PER_ADDRESS } from '../../src/graphql/websocket/admission.ts';
+import { MAX_UNAUTHENTICATED_PER_ADDRESS } from '../../src/limits/limits.ts';
 import { addressGroup, GRACE_MS } from '../../src/limits/waitingRoom.ts';
 import { databaseOnTcp } from '../helpers/database.ts';
 import { fixture, serversPerTest, type TestServer } from '../helpers/server.ts';

@@ -6,8 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { MAX_OPERATIONS_PER_CONNECTION } from '../../src/graphql/websocket/operations.ts';
-import { MAX_REQUEST_BODY_BYTES } from '../../src/graphql/yoga.ts';
+import { MAX_OPERATIONS_PER_CONNECTION, MAX_REQUEST_BODY_BYTES } from '../../src/limits/limits.ts';
 import { databaseOnTcp } from '../helpers/database.ts';
 import { startProxy } from '../helpers/proxy.ts';
 import { rawExchange, serversPerTest, type TestServer } from '../helpers/server.ts';

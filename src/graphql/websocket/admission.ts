@@ -11,6 +11,7 @@ import type { VerifyClientCallbackAsync, WebSocket } from 'ws';
 import type { KeyWatch } from '../../access/keyWatch.ts';
 import type { OriginPolicy } from '../../access/origins.ts';
 import { credentialsFromConnectionParams, type Authenticator, type Principal } from '../../access/principal.ts';
+import { CONNECTION_INIT_TIMEOUT_MS, MAX_UNAUTHENTICATED_PER_ADDRESS } from '../../limits/limits.ts';
 import { createWaitingRoom } from '../../limits/waitingRoom.ts';
 import { throttledWarning, type Logger } from '../../log.ts';
 
@@ -26,14 +27,6 @@ export interface AdmissionOptions {
 
 /** Pings every 12 s; a client that has not answered by the next ping is dropped. */
 export const KEEP_ALIVE_MS = 12_000;
-/** A client must send connection_init within this time. */
-const CONNECTION_INIT_TIMEOUT_MS = 5_000;
-/**
- * Sockets from one address (an IPv6 /64) that may wait for connection_init at once. Past that, a newcomer closes the
- * address's oldest waiting socket (1013) once it has waited a second (../../limits/waitingRoom.ts): strangers from one
- * address cannot fill the pool of waiting sockets, nor keep a client of theirs out.
- */
-export const MAX_UNAUTHENTICATED_PER_ADDRESS = 10;
 
 export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_TRY_AGAIN_LATER = 1013;

@@ -12,6 +12,7 @@ import type { Extra } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { WebSocket } from 'ws';
 import { hubKey, type StartExecution, type SubscriptionHubs } from '../../events/subscriptionHub.ts';
+import { MAX_OPERATIONS_PER_CONNECTION, MAX_UNSENT_BYTES_PER_SOCKET } from '../../limits/limits.ts';
 import type { Logger } from '../../log.ts';
 import type { GraphQLServerContext } from '../context.ts';
 import type { Admission } from './admission.ts';
@@ -23,11 +24,6 @@ export interface OperationOptions {
   onEventSent: () => void;
   logger: Logger;
 }
-
-/** Unsent data a connection may hold before it is closed as too slow: its events stop piling up in memory. */
-const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
-/** Operations one connection may run at once; a dashboard needs a handful. */
-export const MAX_OPERATIONS_PER_CONNECTION = 100;
 
 export const CLOSE_SLOW_CONSUMER = 4008;
 
@@ -41,7 +37,7 @@ export function routeOperations(yoga: AnyYoga, admission: Pick<Admission, 'princ
 
   const cutOff = (socket: WebSocket) => socket.close(CLOSE_SLOW_CONSUMER, 'Too slow: events are not being read');
   const closeIfBehind = (socket: WebSocket) => {
-    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+    if (socket.bufferedAmount > MAX_UNSENT_BYTES_PER_SOCKET) {
       logger.warn('websocket.slow_consumer', { bufferedBytes: socket.bufferedAmount });
       cutOff(socket);
     }
