@@ -20,7 +20,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startRedis, redisServerPath } from '../test/helpers/redis.ts';
+import { startRedis, redisServerPath } from '../support/redis.ts';
 import { loadDataSet, SEARCH_WORD } from './lib/data.ts';
 import type { Timing } from './lib/load.ts';
 import { obtainPostgres, createDatabase, dropDatabase, withClient } from './lib/postgres.ts';
@@ -236,7 +236,7 @@ async function main() {
     await attempt('fan-out, two instances through Redis', async () => {
       if (!redisServerPath) throw new Error('redis-server is not installed');
       const redis = await startRedis();
-      // test/helpers/redis.ts's stop() waits for an exit that already happened when called twice: stop once only.
+      // support/redis.ts's stop() waits for an exit that already happened when called twice: stop once only.
       let redisStopped: Promise<void> | undefined;
       const stopRedis = () => (redisStopped ??= redis.stop());
       cleanups.push(stopRedis);

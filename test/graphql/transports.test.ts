@@ -8,10 +8,11 @@ import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_OPERATIONS_PER_CONNECTION } from '../../src/graphql/websocket.ts';
 import { MAX_REQUEST_BODY_BYTES } from '../../src/graphql/yoga.ts';
-import { databaseOnTcp } from '../helpers/database.ts';
+import { databaseOnTcp } from '../../support/database.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { rawExchange, serversPerTest, type TestServer } from '../helpers/server.ts';
-import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
+import { rawExchange, type TestServer } from '../../support/server.ts';
+import { serversPerTest } from '../helpers/serversPerTest.ts';
+import { subscribeSse, subscribeWs, waitFor, wsClient } from '../../support/subscriptions.ts';
 
 const EVENTS = 'subscription { callCompleted { attempt { revoxId } } }';
 const { serverWith, cleanups } = serversPerTest();

@@ -3,7 +3,7 @@
  * multi-statement store that preceded callboard_store_delivery: the function must store exactly what it stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
+import { fixture, startTestServer, storedOrder, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {
