@@ -7,9 +7,9 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { orderDelivery } from '../test/helpers/deliveries.ts';
-import { startTestServer } from '../test/helpers/server.ts';
-import { waitFor, wsClient } from '../test/helpers/subscriptions.ts';
+import { orderDelivery } from '../support/deliveries.ts';
+import { startTestServer } from '../support/server.ts';
+import { waitFor, wsClient } from '../support/subscriptions.ts';
 
 const { values } = parseArgs({
   options: {

@@ -26,7 +26,7 @@ import WebSocket from 'ws';
 import { loadDataSet } from './lib/data.ts';
 import { createDatabase, dropDatabase, obtainPostgres, withClient } from './lib/postgres.ts';
 import { startProcess } from './lib/proc.ts';
-import { fixture } from '../test/helpers/server.ts';
+import { fixture } from '../support/server.ts';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '60' }, scale: { type: 'string', default: '0.1' } },

@@ -20,17 +20,17 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startRedis, redisServerPath } from '../test/helpers/redis.ts';
+import { startRedis, redisServerPath } from '../support/redis.ts';
 import { loadDataSet, SEARCH_WORD } from './lib/data.ts';
-import type { SideResult, Timing } from './lib/load.ts';
+import type { Timing } from './lib/load.ts';
 import { obtainPostgres, createDatabase, dropDatabase, withClient } from './lib/postgres.ts';
 import { BASELINE_ARGS, CALLBOARD_ARGS, POSTGRAPHILE_ARGS, startProcess, type ServerProcess } from './lib/proc.ts';
 import { SEARCH_SQL } from './lib/sql.ts';
 import { fanoutScenario, type FanoutResult } from './scenarios/fanout.ts';
 import { ingestScenario, pageScenario, searchScenario, WEBHOOK_SECRET } from './scenarios/http.ts';
-import { idleScenario, type IdleResult } from './scenarios/idle.ts';
-import { soakScenario, type SoakResult } from './scenarios/soak.ts';
-import { renderMarkdown } from './lib/report.ts';
+import { idleScenario } from './scenarios/idle.ts';
+import { soakScenario } from './scenarios/soak.ts';
+import { renderMarkdown, type Report } from './lib/report.ts';
 
 const { values } = parseArgs({
   options: {
@@ -63,22 +63,6 @@ const manyDeliveries = small ? 10 : 40;
 const idleSeconds = small ? 2 : 30;
 const runId = Date.now().toString(36);
 const log = (line: string) => console.log(line);
-
-export type FanoutId = 'fanout-one' | 'fanout-redis' | 'fanout-many';
-
-export interface Report {
-  date: string;
-  scale: number;
-  timing: Timing;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; postgres: string; postgresSource: string };
-  dataSet: { orders: number; attempts: number; messages: number; loadSeconds: number };
-  http: { scenario: string; description: string; connections: number; baseline: string; sides: SideResult[] }[];
-  fanout: (FanoutResult & { id: FanoutId; label: string })[];
-  idle: IdleResult[];
-  soak?: SoakResult;
-  failures: { scenario: string; error: string }[];
-  notes: string[];
-}
 
 const fanoutLine = (result: FanoutResult) =>
   `  p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ${result.missing} missing, RSS ${result.peakRssMiB.map((r) => r.toFixed(0)).join('+')} MiB; ` +
@@ -252,7 +236,7 @@ async function main() {
     await attempt('fan-out, two instances through Redis', async () => {
       if (!redisServerPath) throw new Error('redis-server is not installed');
       const redis = await startRedis();
-      // test/helpers/redis.ts's stop() waits for an exit that already happened when called twice: stop once only.
+      // support/redis.ts's stop() waits for an exit that already happened when called twice: stop once only.
       let redisStopped: Promise<void> | undefined;
       const stopRedis = () => (redisStopped ??= redis.stop());
       cleanups.push(stopRedis);

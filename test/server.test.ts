@@ -5,10 +5,10 @@ import { readFile, stat } from 'node:fs/promises';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
-import { orderDelivery } from './helpers/deliveries.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { orderDelivery } from '../support/deliveries.ts';
 import { exited, spawnServer, startServerProcess } from './helpers/process.ts';
-import { deliver, fixture, graphql, startTestServer, WEBHOOK_SECRET } from './helpers/server.ts';
+import { deliver, fixture, graphql, startTestServer, WEBHOOK_SECRET } from '../support/server.ts';
 
 const databases: TestDatabase[] = [];
 async function freshDatabase() {

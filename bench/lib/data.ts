@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { applyMigrations } from '../../src/db/migrations.ts';
-import { random } from '../../test/helpers/seed.ts';
+import { random } from '../../support/random.ts';
 
 const PHONE_NUMBERS = ['+33612345678', '+14155550123', '+442079460000', '+4930123456', '+34911234567', '+390612345678'];
 const RESULTS = ['human', 'human', 'voicemail', 'IVR', 'human', 'fax-machine'] as const;

@@ -1,5 +1,27 @@
-/** The Markdown summary of a run: every figure next to its baseline from the same run, and its targets, met or not. */
-import type { FanoutId, Report } from '../run.ts';
+/**
+ * A run's results, as bench/results/latest.json holds them, and their Markdown summary: every figure next to its
+ * baseline from the same run, and its targets, met or not.
+ */
+import type { FanoutResult } from '../scenarios/fanout.ts';
+import type { IdleResult } from '../scenarios/idle.ts';
+import type { SoakResult } from '../scenarios/soak.ts';
+import type { SideResult, Timing } from './load.ts';
+
+export type FanoutId = 'fanout-one' | 'fanout-redis' | 'fanout-many';
+
+export interface Report {
+  date: string;
+  scale: number;
+  timing: Timing;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; postgres: string; postgresSource: string };
+  dataSet: { orders: number; attempts: number; messages: number; loadSeconds: number };
+  http: { scenario: string; description: string; connections: number; baseline: string; sides: SideResult[] }[];
+  fanout: (FanoutResult & { id: FanoutId; label: string })[];
+  idle: IdleResult[];
+  soak?: SoakResult;
+  failures: { scenario: string; error: string }[];
+  notes: string[];
+}
 
 const f = (value: number, digits = 1) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 

@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { orderDelivery } from '../../test/helpers/deliveries.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
 import { cpuSecondsOf, type ServerProcess } from '../lib/proc.ts';
 import { WEBHOOK_SECRET } from './http.ts';
 

@@ -1,5 +1,5 @@
 /** Scenarios 1-3: webhook ingest, reading a page, filtered search; Callboard against its baselines. */
-import { orderDelivery } from '../../test/helpers/deliveries.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
 import { compareSides, expectOk, type Side, type SideResult, type Timing } from '../lib/load.ts';
 import type { ServerProcess } from '../lib/proc.ts';
 import { SEARCH_WORD } from '../lib/data.ts';

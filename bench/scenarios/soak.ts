@@ -4,7 +4,7 @@
  * last minute's mean within 10% of the second minute's (the first is warm-up), checked against the slope too.
  */
 import { fork } from 'node:child_process';
-import { orderDelivery } from '../../test/helpers/deliveries.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
 import { runLoad } from '../lib/load.ts';
 import type { ServerProcess } from '../lib/proc.ts';
 import { CALLBOARD_PAGE, CALLBOARD_SEARCH, WEBHOOK_SECRET } from './http.ts';

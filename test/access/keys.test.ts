@@ -5,8 +5,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyStore, hashKey } from '../../src/access/keys.ts';
 import { KEY_CHECK_INTERVAL_MS } from '../../src/access/keyWatch.ts';
-import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
-import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
+import { fixture, startTestServer, type TestServer } from '../../support/server.ts';
+import { subscribeSse, subscribeWs, waitFor, wsClient } from '../../support/subscriptions.ts';
 
 const FULL_ACCESS_TOKEN = 'legacy-token-0123456789';
 let server: TestServer;

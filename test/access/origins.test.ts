@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
 
 const QUERY = JSON.stringify({ query: '{ callStats { attempts } }' });
 const servers: TestServer[] = [];

@@ -13,9 +13,10 @@ import { KEY_CHECK_INTERVAL_MS } from '../../src/access/keyWatch.ts';
 import { MAX_OPERATION_NAMES_PER_CALLER } from '../../src/metrics.ts';
 import { MAX_UNAUTHENTICATED_PER_ADDRESS } from '../../src/limits/limits.ts';
 import { addressGroup, GRACE_MS } from '../../src/limits/waitingRoom.ts';
-import { databaseOnTcp } from '../helpers/database.ts';
-import { fixture, serversPerTest, type TestServer } from '../helpers/server.ts';
-import { waitFor } from '../helpers/subscriptions.ts';
+import { databaseOnTcp } from '../../support/database.ts';
+import { fixture, type TestServer } from '../../support/server.ts';
+import { serversPerTest } from '../helpers/serversPerTest.ts';
+import { waitFor } from '../../support/subscriptions.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

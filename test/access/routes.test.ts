@@ -5,7 +5,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
+import { fixture, startTestServer, type TestServer } from '../../support/server.ts';
 
 const TOKEN = 'sweep-token-0123456789';
 let server: TestServer;

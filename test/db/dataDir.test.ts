@@ -3,9 +3,9 @@ import { chmod, lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { orderDelivery } from '../helpers/deliveries.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
 import { exited, startServerProcess, type ServerProcess } from '../helpers/process.ts';
-import { deliver } from '../helpers/server.ts';
+import { deliver } from '../../support/server.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

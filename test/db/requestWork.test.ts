@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/db/database.ts';
 import { RequestGoneError, RequestWork, withRequestWork } from '../../src/db/requestWork.ts';
-import { backend, createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { backend, createTestDatabase, type TestDatabase } from '../../support/database.ts';
 
 describe.runIf(backend === 'pglite')('the statements of API requests on the embedded database', () => {
   let testDatabase: TestDatabase;

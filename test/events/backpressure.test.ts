@@ -6,9 +6,9 @@ import http from 'node:http';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createSubscriberQueue } from '../../src/events/subscriberQueue.ts';
-import { attempt } from '../helpers/deliveries.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
+import { attempt } from '../../support/deliveries.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
+import { subscribeSse, subscribeWs, waitFor, wsClient } from '../../support/subscriptions.ts';
 
 /**
  * A GET on a connection of its own, as a readiness probe makes it. fetch would reuse the burst's pooled connection,

@@ -8,9 +8,9 @@ import WebSocket from 'ws';
 import { createKeyStore } from '../../src/access/keys.ts';
 import { KEY_CHECK_INTERVAL_MS } from '../../src/access/keyWatch.ts';
 import { hubKey } from '../../src/events/subscriptionHub.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { subscribeWs, waitFor, wsClient, type Subscription } from '../helpers/subscriptions.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
+import { subscribeWs, waitFor, wsClient, type Subscription } from '../../support/subscriptions.ts';
 
 const EVENTS = `subscription($filter: CallCompletedFilter) {
   callCompleted(filter: $filter) { callOrder { revoxId callsCount } attempt { revoxId result } }

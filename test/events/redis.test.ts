@@ -3,11 +3,11 @@
  * subscriber on the other, and losing Redis never loses or refuses a delivery.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseOnTcp, type TcpDatabase } from '../helpers/database.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { redisServerPath, startRedis, type RedisServer } from '../helpers/redis.ts';
-import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
-import { subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
+import { databaseOnTcp, type TcpDatabase } from '../../support/database.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { redisServerPath, startRedis, type RedisServer } from '../../support/redis.ts';
+import { startTestServer, storedOrder, type TestServer } from '../../support/server.ts';
+import { subscribeWs, waitFor, wsClient } from '../../support/subscriptions.ts';
 
 const inCi = process.env.CI === 'true';
 if (!redisServerPath && !inCi) {

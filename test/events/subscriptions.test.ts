@@ -2,9 +2,9 @@
 import http from 'node:http';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { fixture, startTestServer, WEBHOOK_SECRET, type TestServer } from '../helpers/server.ts';
-import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { fixture, startTestServer, WEBHOOK_SECRET, type TestServer } from '../../support/server.ts';
+import { subscribeSse, subscribeWs, waitFor, wsClient } from '../../support/subscriptions.ts';
 
 const EVENTS = `subscription($filter: CallCompletedFilter) {
   callCompleted(filter: $filter) {

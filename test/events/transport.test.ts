@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CallCompletedPayload, createEventBus, type EventBus, type EventTransport } from '../../src/events/eventBus.ts';
 import { createRedisTransport } from '../../src/events/redisTransport.ts';
 import { createLogger } from '../../src/log.ts';
-import { redisServerPath, startRedis, type RedisServer } from '../helpers/redis.ts';
-import { waitFor } from '../helpers/subscriptions.ts';
+import { redisServerPath, startRedis, type RedisServer } from '../../support/redis.ts';
+import { waitFor } from '../../support/subscriptions.ts';
 
 const silent = createLogger(() => {});
 

@@ -7,8 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyStore } from '../../src/access/keys.ts';
 import { phoneNumberHash } from '../../src/ingest/numberHashes.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { columnsWhere, startTestServer, type TestServer } from '../helpers/server.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { columnsWhere } from '../helpers/leftovers.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
 
 const PERSON = '+33611112222';
 const OTHER = '+33633334444';

@@ -9,8 +9,9 @@ import { eraseCalls } from '../../src/governance/erasure.ts';
 import { mentionPattern } from '../../src/ingest/phoneNumbers.ts';
 import { runSync } from '../../src/revox/sync.ts';
 import { replayArchived } from '../../src/ingest/replay.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { columnsWhere, startTestServer, type TestServer } from '../helpers/server.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { columnsWhere } from '../helpers/leftovers.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
 import { clientFor, restCall, startFakeRevox } from '../revox/fakeRevox.ts';
 
 let server: TestServer;

@@ -5,8 +5,8 @@
  * without a policy nothing is ever purged.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
 
 const DAY_MS = 86_400_000;
 const servers: TestServer[] = [];

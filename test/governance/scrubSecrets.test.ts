@@ -4,11 +4,11 @@
  * change, a database scrubbed under the old ones is scrubbed again.
  */
 import { afterAll, expect, it } from 'vitest';
-import { createTestDatabase } from '../helpers/database.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
+import { createTestDatabase } from '../../support/database.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
 import { SECRET_RULES_VERSION } from '../../src/ingest/thirdPartySecrets.ts';
-import { startTestServer, storedOrder } from '../helpers/server.ts';
-import { waitFor } from '../helpers/subscriptions.ts';
+import { startTestServer, storedOrder } from '../../support/server.ts';
+import { waitFor } from '../../support/subscriptions.ts';
 
 const database = await createTestDatabase();
 afterAll(() => database.dispose());

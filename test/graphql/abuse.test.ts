@@ -5,9 +5,9 @@
 import { getIntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATION_LIMITS } from '../../src/limits/index.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { fixture, graphql, startTestServer, type TestServer } from '../helpers/server.ts';
-import { subscribeSse, subscribeWs, wsClient } from '../helpers/subscriptions.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { fixture, graphql, startTestServer, type TestServer } from '../../support/server.ts';
+import { subscribeSse, subscribeWs, wsClient } from '../../support/subscriptions.ts';
 
 /** Longer than the transcript the cost model assumes, as in the reported attack. */
 const LONG_TURNS = 214;

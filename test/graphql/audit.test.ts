@@ -6,7 +6,7 @@
  */
 import { serverAudits, type AuditResult } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
 
 const setups = [
   { title: 'with the API open (no API tokens)', apiTokens: [] as string[], token: undefined },

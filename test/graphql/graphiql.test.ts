@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Locator } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
+import { fixture, startTestServer, type TestServer } from '../../support/server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const chromiumInstalled = existsSync(CHROMIUM);

@@ -3,8 +3,8 @@
  * `type` named like an Object property is just another unknown type.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { deliveryMaker } from '../helpers/deliveries.ts';
-import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
+import { deliveryMaker } from '../../support/deliveries.ts';
+import { fixture, startTestServer, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALLBOARD_PAGE, CALLBOARD_SEARCH } from '../../bench/scenarios/http.ts';
 import { seedOrders } from '../helpers/seed.ts';
-import { secretsScrubbed, startTestServer, type TestServer } from '../helpers/server.ts';
+import { secretsScrubbed, startTestServer, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 const statements: string[] = [];

@@ -1,7 +1,7 @@
 /** The read API against the real server: pagination, filters, ordering, nodes, enums and stats. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BASE, PHONE_NUMBERS, seedOrders } from '../helpers/seed.ts';
-import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
+import { fixture, startTestServer, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 const ORDERS = 300;

@@ -1,7 +1,7 @@
 /** Who may read what, and how much one operation may ask for. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATION_LIMITS } from '../../src/limits/index.ts';
-import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
+import { fixture, startTestServer, type TestServer } from '../../support/server.ts';
 
 const TOKENS = ['first-token-abcdef', 'second-token-123456'];
 

@@ -7,10 +7,11 @@ import { request as httpRequest } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_OPERATIONS_PER_CONNECTION, MAX_REQUEST_BODY_BYTES } from '../../src/limits/limits.ts';
-import { databaseOnTcp } from '../helpers/database.ts';
+import { databaseOnTcp } from '../../support/database.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { rawExchange, serversPerTest, type TestServer } from '../helpers/server.ts';
-import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
+import { rawExchange, type TestServer } from '../../support/server.ts';
+import { serversPerTest } from '../helpers/serversPerTest.ts';
+import { subscribeSse, subscribeWs, waitFor, wsClient } from '../../support/subscriptions.ts';
 
 const EVENTS = 'subscription { callCompleted { attempt { revoxId } } }';
 const { serverWith, cleanups } = serversPerTest();

@@ -1,6 +1,6 @@
 /** Runs the server as `npm start` does, in a child process, for tests about signals, crashes and start-up. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { WEBHOOK_SECRET } from './server.ts';
+import { WEBHOOK_SECRET } from '../../support/server.ts';
 
 export interface ServerProcess {
   child: ChildProcess;

@@ -4,16 +4,7 @@
  * unknown enum values, null results and end times, several attempts per order, searchable transcripts.
  */
 import type { PrismaClient } from '../../src/db/generated/prisma/client.ts';
-
-/** A small seeded generator, so a failing case can be reproduced exactly. */
-export function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state * 1664525 + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-  return { next, pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]! };
-}
+import { random } from '../../support/random.ts';
 
 export const PHONE_NUMBERS = ['+33612345678', '+14155550123', '+442079460000', '+4930123456'] as const;
 const DIRECTIONS = ['inbound', 'outbound', 'outbound', 'sideways'] as const;

@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HEADERS_TIMEOUT_MS, MAX_WAITING_PER_ADDRESS } from '../../src/http/connectionLimits.ts';
 import { GRACE_MS } from '../../src/limits/waitingRoom.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
 
 const PARTIAL_HEADERS = 'GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\n';
 

@@ -1,7 +1,7 @@
 /** GET /: a landing page for a person with a browser, linking where to go next, with no data and no secret. */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, startTestServer, WEBHOOK_SECRET, type TestServer } from '../helpers/server.ts';
+import { fixture, startTestServer, WEBHOOK_SECRET, type TestServer } from '../../support/server.ts';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
 

@@ -2,8 +2,8 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyStore } from '../../src/access/keys.ts';
-import { fixture, startTestServer, type TestServer } from '../helpers/server.ts';
-import { subscribeSse, subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
+import { fixture, startTestServer, type TestServer } from '../../support/server.ts';
+import { subscribeSse, subscribeWs, waitFor, wsClient } from '../../support/subscriptions.ts';
 
 let server: TestServer;
 const keys = { admin: '', reader: '' };

@@ -3,8 +3,8 @@
  * in the state that delivering each once, in order, produces.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderDelivery, type AttemptSpec } from '../helpers/deliveries.ts';
-import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
+import { orderDelivery, type AttemptSpec } from '../../support/deliveries.ts';
+import { startTestServer, storedOrder, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {

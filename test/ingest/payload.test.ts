@@ -1,7 +1,7 @@
 /** What Revox may send, stored faithfully: payload variants, unknown values, secrets, large and unicode content. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixture, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
-import { deliveryMaker } from '../helpers/deliveries.ts';
+import { fixture, startTestServer, storedOrder, type TestServer } from '../../support/server.ts';
+import { deliveryMaker } from '../../support/deliveries.ts';
 
 let server: TestServer;
 beforeAll(async () => {

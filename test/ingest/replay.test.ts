@@ -3,9 +3,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayArchived } from '../../src/ingest/replay.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { fixture, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { fixture, startTestServer, storedOrder, type TestServer } from '../../support/server.ts';
 
 let database: TestDatabase;
 let server: TestServer;

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestCall } from '../../src/revox/ingestCall.ts';
 import { isSecretName, mayHoldSecretName } from '../../src/ingest/thirdPartySecrets.ts';
 import { restCall } from '../revox/fakeRevox.ts';
-import { deliveryMaker } from '../helpers/deliveries.ts';
-import { expectNowhere, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
+import { deliveryMaker } from '../../support/deliveries.ts';
+import { expectNowhere } from '../helpers/leftovers.ts';
+import { startTestServer, storedOrder, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {

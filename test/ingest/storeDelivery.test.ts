@@ -4,10 +4,10 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backend, databaseOnTcp } from '../helpers/database.ts';
-import { orderDeliveries, orderDelivery, type AttemptSpec } from '../helpers/deliveries.ts';
+import { backend, databaseOnTcp } from '../../support/database.ts';
+import { orderDeliveries, orderDelivery, type AttemptSpec } from '../../support/deliveries.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { secretsScrubbed, startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
+import { secretsScrubbed, startTestServer, storedOrder, type TestServer } from '../../support/server.ts';
 
 const statements: string[] = [];
 let server: TestServer;

@@ -10,8 +10,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_STATEMENT_TIMEOUT_MS, REQUEST_STATEMENTS_AT_ONCE } from '../../src/db/database.ts';
-import { backend } from '../helpers/database.ts';
-import { fixture, graphql, startTestServer, type TestServer } from '../helpers/server.ts';
+import { backend } from '../../support/database.ts';
+import { fixture, graphql, startTestServer, type TestServer } from '../../support/server.ts';
 
 const HOSTILE = 'hostile-token-0123456789abcdef';
 const OTHER = 'other-token-0123456789abcdef';

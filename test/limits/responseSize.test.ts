@@ -1,9 +1,9 @@
 /** The cap on the size of one response and of one subscription event, measured and enforced by the real server. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATION_LIMITS } from '../../src/limits/index.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { subscribeSse, subscribeWs, wsClient, type Subscription } from '../helpers/subscriptions.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
+import { subscribeSse, subscribeWs, wsClient, type Subscription } from '../../support/subscriptions.ts';
 
 describe(`responses over ${OPERATION_LIMITS.maxResponseBytes} bytes`, () => {
   // Turns long enough for one attempt's transcript to pass the cap; the webhook is allowed a body that size.

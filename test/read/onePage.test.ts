@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastReads } from '../../src/read/fastReads.ts';
-import { attempt, deliveryMaker } from '../helpers/deliveries.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { attempt, deliveryMaker } from '../../support/deliveries.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 const statements: string[] = [];

@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { backend, createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { redisServerPath, startRedis } from '../helpers/redis.ts';
-import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { waitFor } from '../helpers/subscriptions.ts';
+import { backend, createTestDatabase, type TestDatabase } from '../../support/database.ts';
+import { redisServerPath, startRedis } from '../../support/redis.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
+import { waitFor } from '../../support/subscriptions.ts';
 import { FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
 
 let revox: FakeRevox;

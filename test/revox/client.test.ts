@@ -11,7 +11,7 @@ import {
   RevoxUnavailableError,
   type RevoxClientOptions,
 } from '../../src/revox/client.ts';
-import { waitFor } from '../helpers/subscriptions.ts';
+import { waitFor } from '../../support/subscriptions.ts';
 import { BROKEN_BODY_START, FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
 
 let revox: FakeRevox;

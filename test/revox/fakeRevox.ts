@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRevoxClient, type RetryPolicy } from '../../src/revox/client.ts';
-import { orderDelivery, type AttemptSpec } from '../helpers/deliveries.ts';
+import { orderDelivery, type AttemptSpec } from '../../support/deliveries.ts';
 
 const SEARCH_ARRAYS = [
   'assignee_ids',
@@ -216,7 +216,7 @@ export interface RestCallOptions {
 }
 
 /**
- * A call as the REST API returns it: the webhook's `call` (test/helpers/deliveries.ts) for attempts 0..upTo, plus
+ * A call as the REST API returns it: the webhook's `call` (support/deliveries.ts) for attempts 0..upTo, plus
  * what only REST carries (assistant, contact, campaign, assignee, first_sentence_delay_ms; attempts' handled_by_*,
  * assistants_used).
  */

@@ -5,9 +5,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.ts';
 import { createReconciler, type ReconcilerOptions } from '../../src/revox/reconcile.ts';
-import { orderDeliveries } from '../helpers/deliveries.ts';
-import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
-import { subscribeWs, waitFor, wsClient } from '../helpers/subscriptions.ts';
+import { orderDeliveries } from '../../support/deliveries.ts';
+import { startTestServer, storedOrder, type TestServer } from '../../support/server.ts';
+import { subscribeWs, waitFor, wsClient } from '../../support/subscriptions.ts';
 import { BROKEN_BODY_START, clientFor, FAKE_API_KEY, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
 
 const cleanups: (() => unknown)[] = [];

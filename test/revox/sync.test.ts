@@ -5,8 +5,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runSync, type SyncOptions } from '../../src/revox/sync.ts';
 import { replayArchived } from '../../src/ingest/replay.ts';
-import { orderDeliveries } from '../helpers/deliveries.ts';
-import { startTestServer, storedOrder, type TestServer } from '../helpers/server.ts';
+import { orderDeliveries } from '../../support/deliveries.ts';
+import { startTestServer, storedOrder, type TestServer } from '../../support/server.ts';
 import { clientFor, restCall, startFakeRevox, type FakeRevox } from './fakeRevox.ts';
 
 let revox: FakeRevox;

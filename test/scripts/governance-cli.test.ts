@@ -1,9 +1,9 @@
 /** npm run keys and npm run erase, run as a person would, as child processes against a real database. */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { startTestServer } from '../helpers/server.ts';
+import { createTestDatabase, type TestDatabase } from '../../support/database.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { startTestServer } from '../../support/server.ts';
 
 let database: TestDatabase;
 let env: Record<string, string>;

@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayArchived } from '../../src/ingest/replay.ts';
-import { deliveryMaker, orderDelivery } from '../helpers/deliveries.ts';
-import { rawExchange, startTestServer, storedOrder, WEBHOOK_SECRET, type TestServer } from '../helpers/server.ts';
+import { deliveryMaker, orderDelivery } from '../../support/deliveries.ts';
+import { rawExchange, startTestServer, storedOrder, WEBHOOK_SECRET, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {

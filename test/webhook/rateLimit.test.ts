@@ -2,8 +2,8 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientKey, FAILED_TOKEN_LIMITS, FailedTokenLimiter } from '../../src/webhook/rateLimit.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { startTestServer, WEBHOOK_SECRET, type TestServer } from '../helpers/server.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { startTestServer, WEBHOOK_SECRET, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {

@@ -3,11 +3,11 @@
  * comes back, and a server killed with SIGKILL in the middle of a burst.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, databaseOnTcp } from '../helpers/database.ts';
-import { orderDelivery } from '../helpers/deliveries.ts';
+import { createTestDatabase, databaseOnTcp } from '../../support/database.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
 import { exited, startServerProcess } from '../helpers/process.ts';
 import { startProxy } from '../helpers/proxy.ts';
-import { deliver, startTestServer, storedOrder } from '../helpers/server.ts';
+import { deliver, startTestServer, storedOrder } from '../../support/server.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {

@@ -1,7 +1,7 @@
 /** POST /webhooks/revox against the real server and database: every row of the contract's webhook table. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { orderDelivery } from '../helpers/deliveries.ts';
-import { fixture, startTestServer, storedOrder, WEBHOOK_SECRET, type TestServer } from '../helpers/server.ts';
+import { orderDelivery } from '../../support/deliveries.ts';
+import { fixture, startTestServer, storedOrder, WEBHOOK_SECRET, type TestServer } from '../../support/server.ts';
 
 let server: TestServer;
 beforeAll(async () => {

@@ -1,11 +1,10 @@
 /** Starts the real server on a loopback port with a database of its own, and talks to it over HTTP. */
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { afterEach, expect } from 'vitest';
-import { loadConfig, type Config } from '../../src/config.ts';
-import { DONE_SETTING } from '../../src/governance/scrubSecrets.ts';
-import { createLogger } from '../../src/log.ts';
-import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
+import { loadConfig, type Config } from '../src/config.ts';
+import { DONE_SETTING } from '../src/governance/scrubSecrets.ts';
+import { createLogger } from '../src/log.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../src/server.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 
 export const WEBHOOK_SECRET = 'test-webhook-secret-0123456789';
@@ -93,7 +92,7 @@ export async function graphql(baseUrl: string, query: string, variables?: Record
 export function fixture(
   name: 'outbound-attempt-1-voicemail' | 'outbound-attempt-2-human-completed' | 'inbound-custom-llm-with-api-key',
 ): any {
-  return JSON.parse(readFileSync(new URL(`../fixtures/${name}.json`, import.meta.url), 'utf8'));
+  return JSON.parse(readFileSync(new URL(`../test/fixtures/${name}.json`, import.meta.url), 'utf8'));
 }
 
 /** The stored state of an order without the ids and times that depend on when it was stored: for comparisons. */
@@ -145,53 +144,4 @@ export async function secretsScrubbed(server: RunningServer): Promise<void> {
   while (!(await prisma.setting.findUnique({ where: { name: DONE_SETTING } }))) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/**
- * For a test file whose tests each start their own servers: `serverWith` starts one, and every server and every
- * cleanup pushed onto `cleanups` is undone after each test, last first.
- */
-export function serversPerTest() {
-  const cleanups: (() => unknown)[] = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  const serverWith = async (...args: Parameters<typeof startTestServer>) => {
-    const server = await startTestServer(...args);
-    cleanups.push(() => server.dispose());
-    return server;
-  };
-  return { serverWith, cleanups };
-}
-
-/** No row of the tables that hold calls mentions `secret` in any column, and no log line does. */
-export async function expectNowhere(server: TestServer, secret: string): Promise<void> {
-  for (const table of ['call_orders', 'call_attempts', 'transcript_messages', 'webhook_deliveries']) {
-    const rows = await server.database.prisma.$queryRawUnsafe<{ n: bigint }[]>(
-      `SELECT count(*) AS n FROM ${table} t WHERE t::text LIKE '%' || $1 || '%'`,
-      secret,
-    );
-    expect(Number(rows[0]!.n), `${secret} in ${table}`).toBe(0);
-  }
-  expect(server.logs.join('\n')).not.toContain(secret);
-}
-
-/**
- * Every `table.column` of text or JSON whose value meets `condition`, an SQL condition on the column's text (`$1`
- * is `value`): where a test looks for what must not be left anywhere.
- */
-export async function columnsWhere(server: RunningServer, condition: (columnText: string) => string, value: unknown): Promise<string[]> {
-  const prisma = server.database.prisma;
-  const columns = await prisma.$queryRaw<{ table_name: string; column_name: string }[]>`
-    SELECT table_name, column_name FROM information_schema.columns
-    WHERE table_schema = 'public' AND data_type IN ('text', 'jsonb', 'json', 'character varying', 'ARRAY')`;
-  const found: string[] = [];
-  for (const { table_name, column_name } of columns) {
-    const [row] = await prisma.$queryRawUnsafe<{ count: number }[]>(
-      `SELECT count(*)::int AS count FROM "${table_name}" WHERE ${condition(`"${column_name}"::text`)}`,
-      value,
-    );
-    if (row!.count > 0) found.push(`${table_name}.${column_name}`);
-  }
-  return found;
 }
