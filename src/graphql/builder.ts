@@ -10,7 +10,7 @@ import type { CallEventSource } from '../events/eventBus.ts';
 import type PrismaTypes from '../db/generated/pothos-types.ts';
 import { getDatamodel } from '../db/generated/pothos-types.ts';
 import { databaseWork, listSize, MAX_NODE_IDS, maxLength, NODE_LOOKUP_COST } from '../limits/index.ts';
-import type { Scope } from '../access/scopes.ts';
+import { SCOPES, type Scope } from '../access/scopes.ts';
 import { missingScope } from './scopes.ts';
 
 export interface Context extends AccessContext {
@@ -45,10 +45,8 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     // A subscription without the scope is refused when it starts, not at its first event.
     authorizeOnSubscribe: true,
-    authScopes: ({ principal }) => {
-      const has = (scope: Scope) => principal?.scopes.has(scope) ?? false;
-      return { 'calls:read': has('calls:read'), 'transcripts:read': has('transcripts:read'), admin: has('admin') };
-    },
+    authScopes: ({ principal }) =>
+      Object.fromEntries(SCOPES.map((scope) => [scope, principal?.scopes.has(scope) ?? false])) as Record<Scope, boolean>,
     unauthorizedError: (_parent, _context, info, result) => {
       const scope = missingScope(result.failure);
       const field = `${info.parentType.name}.${info.fieldName}`;
