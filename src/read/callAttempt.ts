@@ -21,12 +21,6 @@ export interface CallAttemptOrder {
   direction: 'asc' | 'desc';
 }
 
-/** Most recent first; attempts not started yet (null) come first, as they are the newest. */
-export const ATTEMPTS_MOST_RECENT_FIRST = [
-  { startedAt: { sort: 'desc', nulls: 'first' } },
-  { id: 'desc' },
-] satisfies Prisma.CallAttemptOrderByWithRelationInput[];
-
 /** The alias the SQL form of the filter reads `call_attempts` under. */
 const ATTEMPT_ALIAS = 'a';
 

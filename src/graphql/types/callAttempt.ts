@@ -16,6 +16,7 @@ import {
   type CallAttemptFilter as ReadCallAttemptFilter,
   type CallAttemptOrder,
 } from '../../read/callAttempt.ts';
+import { TURNS_IN_ORDER } from '../../read/onePage.ts';
 import { builder } from '../builder.ts';
 import { connectionShape, reads, readsRelation } from '../readShape.ts';
 import { CallAttemptStatus, CallEndedBy, CallResult, DialError } from './enums.ts';
@@ -76,7 +77,7 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
     transcript: t.relation('transcript', {
       authScopes: { 'transcripts:read': true },
       description: 'The conversation, turn by turn.',
-      query: { orderBy: { position: 'asc' } },
+      query: { orderBy: TURNS_IN_ORDER },
       // Not paged: the cost limit counts a long call's turns for it.
       extensions: { ...listSize(ASSUMED_TRANSCRIPT_TURNS), ...readsRelation('transcript') },
     }),

@@ -1,5 +1,5 @@
 import { DEFAULT_PAGE_SIZE, MAX_IDENTIFIER_LENGTH, MAX_PAGE_SIZE, maxLength } from '../../limits/index.ts';
-import { ATTEMPTS_MOST_RECENT_FIRST } from '../../read/callAttempt.ts';
+import { ATTEMPTS_MOST_RECENT_FIRST } from '../../read/onePage.ts';
 import { countCallOrders, findCallOrder, findCallOrders, type CallOrderFilter as ReadCallOrderFilter } from '../../read/callOrder.ts';
 import { builder } from '../builder.ts';
 import { connectionShape, reads, readsRelation } from '../readShape.ts';
