@@ -19,7 +19,7 @@ import {
 import { TURNS_IN_ORDER } from '../../read/onePage.ts';
 import { builder } from '../builder.ts';
 import { connectionShape, reads, readsRelation } from '../readShape.ts';
-import { CallAttemptStatus, CallEndedBy, CallResult, DialError } from './enums.ts';
+import { CallAttemptStatus, CallEndedBy, CallResult, DialError, revoxEnumFields } from './enums.ts';
 
 export const CallAttempt = builder.prismaNode('CallAttempt', {
   id: { field: 'id' },
@@ -27,33 +27,10 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
   fields: (t) => ({
     revoxId: t.exposeString('revoxId', { description: "Revox's id for the attempt." }),
     phoneNumber: t.exposeString('phoneNumber'),
-    status: t.field({
-      type: CallAttemptStatus.ref,
-      extensions: reads('status'),
-      resolve: (attempt) => CallAttemptStatus.fromRaw(attempt.status),
-    }),
-    statusRaw: t.exposeString('status'),
-    result: t.field({
-      type: CallResult.ref,
-      nullable: true,
-      extensions: reads('result'),
-      resolve: (attempt) => (attempt.result === null ? null : CallResult.fromRaw(attempt.result)),
-    }),
-    resultRaw: t.exposeString('result', { nullable: true }),
-    dialError: t.field({
-      type: DialError.ref,
-      nullable: true,
-      extensions: reads('dialError'),
-      resolve: (attempt) => (attempt.dialError === null ? null : DialError.fromRaw(attempt.dialError)),
-    }),
-    dialErrorRaw: t.exposeString('dialError', { nullable: true }),
-    endedBy: t.field({
-      type: CallEndedBy.ref,
-      nullable: true,
-      extensions: reads('endedBy'),
-      resolve: (attempt) => (attempt.endedBy === null ? null : CallEndedBy.fromRaw(attempt.endedBy)),
-    }),
-    endedByRaw: t.exposeString('endedBy', { nullable: true }),
+    ...revoxEnumFields(t, 'status', CallAttemptStatus),
+    ...revoxEnumFields(t, 'result', CallResult, { nullable: true }),
+    ...revoxEnumFields(t, 'dialError', DialError, { nullable: true }),
+    ...revoxEnumFields(t, 'endedBy', CallEndedBy, { nullable: true }),
     endReason: t.exposeString('endReason', { nullable: true, description: 'Open-ended: tool_end_call, voicemail, transfer, ...' }),
     recordingUrl: t.exposeString('recordingUrl', { nullable: true, authScopes: { 'transcripts:read': true } }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),

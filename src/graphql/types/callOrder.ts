@@ -4,7 +4,7 @@ import { countCallOrders, findCallOrder, findCallOrders, type CallOrderFilter as
 import { builder } from '../builder.ts';
 import { connectionShape, reads, readsRelation } from '../readShape.ts';
 import { CallAttempt } from './callAttempt.ts';
-import { CallDirection, CallOrderOutcome, CallOrderStatus } from './enums.ts';
+import { CallDirection, CallOrderOutcome, CallOrderStatus, revoxEnumFields } from './enums.ts';
 import { LlmModel } from './llmModel.ts';
 import { CallRetryConfig } from './retryConfig.ts';
 import { jsonObject } from './scalars.ts';
@@ -16,32 +16,15 @@ export const CallOrder = builder.prismaNode('CallOrder', {
     revoxId: t.exposeString('revoxId', { description: "Revox's id for the order." }),
     fromPhoneNumber: t.exposeString('fromPhoneNumber'),
     toPhoneNumber: t.exposeString('toPhoneNumber'),
-    direction: t.field({
-      type: CallDirection.ref,
-      extensions: reads('direction'),
-      resolve: (order) => CallDirection.fromRaw(order.direction),
-    }),
-    directionRaw: t.exposeString('direction', { description: 'The direction exactly as Revox sent it.' }),
+    ...revoxEnumFields(t, 'direction', CallDirection, { rawDescription: 'The direction exactly as Revox sent it.' }),
     isCompleted: t.exposeBoolean('isCompleted', { description: 'The order is finished: no more attempts will be made.' }),
     isCancelled: t.exposeBoolean('isCancelled', { nullable: true }),
     callsCount: t.exposeInt('callsCount', { description: 'Attempts made so far.' }),
     nextCallAt: t.expose('nextCallAt', { type: 'DateTime', nullable: true }),
     scheduledAt: t.expose('scheduledAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When Revox created the order.' }),
-    status: t.field({
-      type: CallOrderStatus.ref,
-      nullable: true,
-      extensions: reads('status'),
-      resolve: (order) => (order.status === null ? null : CallOrderStatus.fromRaw(order.status)),
-    }),
-    statusRaw: t.exposeString('status', { nullable: true }),
-    outcome: t.field({
-      type: CallOrderOutcome.ref,
-      nullable: true,
-      extensions: reads('outcome'),
-      resolve: (order) => (order.outcome === null ? null : CallOrderOutcome.fromRaw(order.outcome)),
-    }),
-    outcomeRaw: t.exposeString('outcome', { nullable: true }),
+    ...revoxEnumFields(t, 'status', CallOrderStatus, { nullable: true }),
+    ...revoxEnumFields(t, 'outcome', CallOrderOutcome, { nullable: true }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true, description: 'Key-value pairs set by whoever created the order.' }),
     retryConfig: t.field({
       type: CallRetryConfig,
