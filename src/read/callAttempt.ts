@@ -65,6 +65,11 @@ export function findCallAttempt(prisma: PrismaClient, query: object, revoxId: st
   return prisma.callAttempt.findUnique({ ...query, where: { revoxId } });
 }
 
+/** The attempt with this id (Callboard's own), which must exist: an event names attempts it has committed. */
+export function findCallAttemptById(prisma: PrismaClient, query: object, id: string) {
+  return prisma.callAttempt.findUniqueOrThrow({ ...query, where: { id } });
+}
+
 export function countCallAttempts(prisma: PrismaClient, filter: CallAttemptFilter | undefined) {
   return prisma.callAttempt.count({ where: callAttemptWhere(filter) });
 }

@@ -51,6 +51,11 @@ export function findCallOrder(prisma: PrismaClient, query: object, revoxId: stri
   return prisma.callOrder.findUnique({ ...query, where: { revoxId } });
 }
 
+/** The order with this id (Callboard's own), which must exist: an event names orders it has committed. */
+export function findCallOrderById(prisma: PrismaClient, query: object, id: string) {
+  return prisma.callOrder.findUniqueOrThrow({ ...query, where: { id } });
+}
+
 export function countCallOrders(prisma: PrismaClient, filter: CallOrderFilter | undefined) {
   return prisma.callOrder.count({ where: callOrderWhere(filter) });
 }
