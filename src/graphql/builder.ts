@@ -19,6 +19,11 @@ export interface Context extends AccessContext {
   /** Names the request or WebSocket operation in logs. */
   readonly requestId: string;
   readonly transport: Transport;
+  /**
+   * Whether connections read a page in one SQL statement when its selection allows (src/read/onePage.ts). On in the
+   * server; tests turn it off to compare with the Prisma path's answer to the same request.
+   */
+  readonly oneStatementReads: boolean;
 }
 
 /** How an operation arrived. A subscription cut off for falling behind lets its transport tell the client why. */

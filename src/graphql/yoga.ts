@@ -31,6 +31,8 @@ export interface GraphQLOptions {
   maxSseConnections: number;
   logger: Logger;
   metrics: Metrics;
+  /** Given to every operation as Context.oneStatementReads. */
+  oneStatementReads: boolean;
 }
 
 /** What the WebSocket server passes in for each operation; HTTP requests carry none of it. */
@@ -85,6 +87,7 @@ export function createGraphQL(options: GraphQLOptions) {
       keyCreated: options.authenticate.keyCreated,
       // An HTTP subscription becomes 'sse' when it starts (useHttpSubscriptionStreams), whatever its Accept header.
       transport: transport ?? { name: 'http' },
+      oneStatementReads: options.oneStatementReads,
     }),
     logging: false,
     // Errors from resolvers reach clients as "Unexpected error." with no stack or SQL (useErrorLogging logs them);

@@ -1,7 +1,6 @@
 /** Reading call attempts: the filter and the order, as Prisma and as SQL, and the reads themselves. */
 import { Prisma, type CallAttempt, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { column, escapeLike, prismaWhere, rawValueCondition, sqlWhere, type Condition, type RawValueSelection } from './filter.ts';
-import { fastReads } from './fastReads.ts';
 import { pageWindow, readPage, type PrismaPageQuery, type RowShape } from './onePage.ts';
 
 /** Every condition given must hold. Time ranges are half-open: `...After` inclusive, `...Before` exclusive. */
@@ -85,7 +84,7 @@ export interface CallAttemptPage {
 
 /** A page of attempts: in one statement when the shape allows, otherwise through Prisma; the same rows either way. */
 export function findCallAttempts(prisma: PrismaClient, { filter, order, query, shape }: CallAttemptPage) {
-  if (shape && fastReads.enabled) {
+  if (shape) {
     return readPage<CallAttempt>(prisma, {
       model: 'CallAttempt',
       shape,

@@ -1,7 +1,6 @@
 /** Reading call orders: the filter and the order, as Prisma and as SQL, and the reads themselves. */
 import { Prisma, type CallOrder, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { column, prismaWhere, rawValueCondition, sqlWhere, type Condition, type RawValueSelection } from './filter.ts';
-import { fastReads } from './fastReads.ts';
 import { pageWindow, readPage, type PrismaPageQuery, type RowShape } from './onePage.ts';
 
 /** Every condition given must hold. Time ranges are half-open: `...After` inclusive, `...Before` exclusive. */
@@ -71,7 +70,7 @@ export interface CallOrderPage {
 
 /** A page of orders: in one statement when the shape allows, otherwise through Prisma; the same rows either way. */
 export function findCallOrders(prisma: PrismaClient, { filter, order, query, shape }: CallOrderPage) {
-  if (shape && fastReads.enabled) {
+  if (shape) {
     return readPage<CallOrder>(prisma, {
       model: 'CallOrder',
       shape,

@@ -146,12 +146,12 @@ builder.queryFields((t) => ({
       // A transcript search reads every turn that may match, for the page and for its count alike.
       extensions: databaseWork((args) => (hasSearch(args) ? AGGREGATE_STATEMENT_COST : 0)),
       totalCount: (_connection, { filter }, { prisma }) => countCallAttempts(prisma, callAttemptFilter(filter)),
-      resolve: (query, _root, args, { prisma }, info) =>
+      resolve: (query, _root, args, { prisma, oneStatementReads }, info) =>
         findCallAttempts(prisma, {
           filter: callAttemptFilter(args.filter),
           order: ATTEMPT_ORDERS[args.orderBy ?? 'ENDED_AT_DESC'],
           query,
-          shape: connectionShape(info, 'CallAttempt'),
+          shape: oneStatementReads ? connectionShape(info, 'CallAttempt') : null,
         }),
     },
     { name: 'CallAttemptConnection' },

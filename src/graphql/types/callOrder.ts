@@ -107,12 +107,12 @@ builder.queryFields((t) => ({
         orderBy: t.arg({ type: CallOrderOrderBy, defaultValue: 'desc' }),
       },
       totalCount: (_connection, { filter }, { prisma }) => countCallOrders(prisma, callOrderFilter(filter)),
-      resolve: (query, _root, args, { prisma }, info) =>
+      resolve: (query, _root, args, { prisma, oneStatementReads }, info) =>
         findCallOrders(prisma, {
           filter: callOrderFilter(args.filter),
           order: args.orderBy ?? 'desc',
           query,
-          shape: connectionShape(info, 'CallOrder'),
+          shape: oneStatementReads ? connectionShape(info, 'CallOrder') : null,
         }),
     },
     { name: 'CallOrderConnection' },
