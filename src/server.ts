@@ -52,6 +52,8 @@ export interface ServerOptions {
   onQuery?: (sql: string) => void;
   /** How far a subscriber may fall behind before it is cut off (defaults suit production; tests shrink them). */
   subscriberLimits?: SubscriberLimits;
+  /** Pages read in one SQL statement where they can be (the default); tests turn it off to compare with Prisma's. */
+  oneStatementReads?: boolean;
 }
 
 /** Deliveries being stored get this long to finish on shutdown before their connections are cut. */
@@ -118,6 +120,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       maxSseConnections: config.maxSseConnections,
       logger,
       metrics,
+      oneStatementReads: options.oneStatementReads ?? true,
     });
 
     const router = createRouter({

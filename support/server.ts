@@ -31,7 +31,7 @@ export interface DeliverOptions {
 export async function startTestServer(
   overrides: Partial<Config> = {},
   testDatabase?: TestDatabase,
-  options: Pick<ServerOptions, 'onQuery' | 'subscriberLimits'> = {},
+  options: Pick<ServerOptions, 'onQuery' | 'subscriberLimits' | 'oneStatementReads'> = {},
 ): Promise<TestServer> {
   const database = testDatabase ?? (await createTestDatabase());
   const logs: string[] = [];

@@ -10,7 +10,7 @@ import type { CallEventSource } from '../events/eventBus.ts';
 import type PrismaTypes from '../db/generated/pothos-types.ts';
 import { getDatamodel } from '../db/generated/pothos-types.ts';
 import { databaseWork, listSize, MAX_NODE_IDS, maxLength, NODE_LOOKUP_COST } from '../limits/index.ts';
-import type { Scope } from '../access/scopes.ts';
+import { SCOPES, type Scope } from '../access/scopes.ts';
 import { missingScope } from './scopes.ts';
 
 export interface Context extends AccessContext {
@@ -19,6 +19,11 @@ export interface Context extends AccessContext {
   /** Names the request or WebSocket operation in logs. */
   readonly requestId: string;
   readonly transport: Transport;
+  /**
+   * Whether connections read a page in one SQL statement when its selection allows (src/read/onePage.ts). On in the
+   * server; tests turn it off to compare with the Prisma path's answer to the same request.
+   */
+  readonly oneStatementReads: boolean;
 }
 
 /** How an operation arrived. A subscription cut off for falling behind lets its transport tell the client why. */
@@ -45,10 +50,8 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     // A subscription without the scope is refused when it starts, not at its first event.
     authorizeOnSubscribe: true,
-    authScopes: ({ principal }) => {
-      const has = (scope: Scope) => principal?.scopes.has(scope) ?? false;
-      return { 'calls:read': has('calls:read'), 'transcripts:read': has('transcripts:read'), admin: has('admin') };
-    },
+    authScopes: ({ principal }) =>
+      Object.fromEntries(SCOPES.map((scope) => [scope, principal?.scopes.has(scope) ?? false])) as Record<Scope, boolean>,
     unauthorizedError: (_parent, _context, info, result) => {
       const scope = missingScope(result.failure);
       const field = `${info.parentType.name}.${info.fieldName}`;

@@ -37,6 +37,8 @@ export interface GraphQLOptions {
   maxSseConnections: number;
   logger: Logger;
   metrics: Metrics;
+  /** Given to every operation as Context.oneStatementReads. */
+  oneStatementReads: boolean;
 }
 
 const EXAMPLE_QUERY = `# Welcome to Callboard. Press the run button (or Ctrl-Enter) to see the latest calls.
@@ -75,6 +77,7 @@ export function createGraphQL(options: GraphQLOptions) {
       keyCreated: options.authenticate.keyCreated,
       // An HTTP subscription becomes 'sse' when it starts (useHttpSubscriptionStreams), whatever its Accept header.
       transport: transport ?? { name: 'http' },
+      oneStatementReads: options.oneStatementReads,
     }),
     logging: false,
     // Errors from resolvers reach clients as "Unexpected error." with no stack or SQL (useErrorLogging logs them);

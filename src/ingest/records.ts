@@ -1,4 +1,7 @@
-/** The records a Revox delivery becomes: what store.ts writes, one per order, attempt and transcript turn. */
+/**
+ * The records a Revox delivery becomes: what store.ts writes, one per order, attempt and transcript turn; and which
+ * of their statuses are final, for whoever needs to know (storing, statistics, reconciliation).
+ */
 import type { Json, JsonObject } from './json.ts';
 
 export interface OrderRecord {
@@ -59,4 +62,7 @@ export interface Delivery {
   attempts: AttemptRecord[];
 }
 
+/** Attempt statuses after which Revox does nothing more with the attempt: storing one fires callCompleted. */
 export const FINISHED_ATTEMPT_STATUSES: ReadonlySet<string> = new Set(['completed', 'error']);
+/** Order statuses after which Revox does nothing more for the order, whatever `is_completed` says. */
+export const FINISHED_ORDER_STATUSES: ReadonlySet<string> = new Set(['completed', 'cancelled', 'errored']);

@@ -1,7 +1,6 @@
 /** Reading call attempts: the filter and the order, as Prisma and as SQL, and the reads themselves. */
 import { Prisma, type CallAttempt, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { column, escapeLike, prismaWhere, rawValueCondition, sqlWhere, type Condition, type RawValueSelection } from './filter.ts';
-import { fastReads } from './fastReads.ts';
 import { pageWindow, readPage, type PrismaPageQuery, type RowShape } from './onePage.ts';
 
 /** Every condition given must hold. Time ranges are half-open: `...After` inclusive, `...Before` exclusive. */
@@ -20,12 +19,6 @@ export interface CallAttemptOrder {
   field: 'endedAt' | 'startedAt';
   direction: 'asc' | 'desc';
 }
-
-/** Most recent first; attempts not started yet (null) come first, as they are the newest. */
-export const ATTEMPTS_MOST_RECENT_FIRST = [
-  { startedAt: { sort: 'desc', nulls: 'first' } },
-  { id: 'desc' },
-] satisfies Prisma.CallAttemptOrderByWithRelationInput[];
 
 /** The alias the SQL form of the filter reads `call_attempts` under. */
 const ATTEMPT_ALIAS = 'a';
@@ -71,6 +64,11 @@ export function findCallAttempt(prisma: PrismaClient, query: object, revoxId: st
   return prisma.callAttempt.findUnique({ ...query, where: { revoxId } });
 }
 
+/** The attempt with this id (Callboard's own), which must exist: an event names attempts it has committed. */
+export function findCallAttemptById(prisma: PrismaClient, query: object, id: string) {
+  return prisma.callAttempt.findUniqueOrThrow({ ...query, where: { id } });
+}
+
 export function countCallAttempts(prisma: PrismaClient, filter: CallAttemptFilter | undefined) {
   return prisma.callAttempt.count({ where: callAttemptWhere(filter) });
 }
@@ -86,7 +84,7 @@ export interface CallAttemptPage {
 
 /** A page of attempts: in one statement when the shape allows, otherwise through Prisma; the same rows either way. */
 export function findCallAttempts(prisma: PrismaClient, { filter, order, query, shape }: CallAttemptPage) {
-  if (shape && fastReads.enabled) {
+  if (shape) {
     return readPage<CallAttempt>(prisma, {
       model: 'CallAttempt',
       shape,

@@ -1,7 +1,6 @@
 /** Reading call orders: the filter and the order, as Prisma and as SQL, and the reads themselves. */
 import { Prisma, type CallOrder, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { column, prismaWhere, rawValueCondition, sqlWhere, type Condition, type RawValueSelection } from './filter.ts';
-import { fastReads } from './fastReads.ts';
 import { pageWindow, readPage, type PrismaPageQuery, type RowShape } from './onePage.ts';
 
 /** Every condition given must hold. Time ranges are half-open: `...After` inclusive, `...Before` exclusive. */
@@ -51,6 +50,11 @@ export function findCallOrder(prisma: PrismaClient, query: object, revoxId: stri
   return prisma.callOrder.findUnique({ ...query, where: { revoxId } });
 }
 
+/** The order with this id (Callboard's own), which must exist: an event names orders it has committed. */
+export function findCallOrderById(prisma: PrismaClient, query: object, id: string) {
+  return prisma.callOrder.findUniqueOrThrow({ ...query, where: { id } });
+}
+
 export function countCallOrders(prisma: PrismaClient, filter: CallOrderFilter | undefined) {
   return prisma.callOrder.count({ where: callOrderWhere(filter) });
 }
@@ -66,7 +70,7 @@ export interface CallOrderPage {
 
 /** A page of orders: in one statement when the shape allows, otherwise through Prisma; the same rows either way. */
 export function findCallOrders(prisma: PrismaClient, { filter, order, query, shape }: CallOrderPage) {
-  if (shape && fastReads.enabled) {
+  if (shape) {
     return readPage<CallOrder>(prisma, {
       model: 'CallOrder',
       shape,

@@ -6,8 +6,10 @@
  * `findMany` would read.
  *
  * Every table, column and alias in the statement comes from the constants below; request values travel as
- * parameters only.
+ * parameters only. The orders of the relations are written in Prisma's terms and exported: the GraphQL types ask
+ * Prisma for the same relations in the same order.
  */
+import { getDatamodel } from '../db/generated/pothos-types.ts';
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { runStatement } from '../db/statements.ts';
 
@@ -36,28 +38,46 @@ interface Relation {
   parentField: string;
   childField: string;
   kind: 'list' | 'one';
-  /** The order of a list: fields, each with its SQL direction. */
-  order?: [field: string, direction: string][];
+  /** The order of a list. */
+  order?: readonly FieldOrder[];
   limit?: number;
+}
+
+/**
+ * One field of an order, in Prisma's terms: `{ id: 'desc' }`, `{ startedAt: { sort: 'desc', nulls: 'first' } }`.
+ * Partial, as TypeScript sees a list of such objects as objects whose other keys are undefined.
+ */
+type FieldOrder = Partial<Record<string, Prisma.SortOrder | { sort: Prisma.SortOrder; nulls?: Prisma.NullsOrder }>>;
+
+/** Most recent first; attempts not started yet (null) come first, as they are the newest. */
+export const ATTEMPTS_MOST_RECENT_FIRST = [
+  { startedAt: { sort: 'desc', nulls: 'first' } },
+  { id: 'desc' },
+] satisfies Prisma.CallAttemptOrderByWithRelationInput[];
+
+/** A transcript's turns as they were spoken. */
+export const TURNS_IN_ORDER = [{ position: 'asc' }] satisfies Prisma.TranscriptMessageOrderByWithRelationInput[];
+
+const { models } = getDatamodel().datamodel;
+
+/** The model's DateTime fields, which PostgreSQL's JSON gives as text. */
+function dateFields(model: ModelName): ReadonlySet<string> {
+  return new Set(models[model]!.fields.filter((field) => field.type === 'DateTime').map((field) => field.name));
 }
 
 const MODELS: Record<ModelName, Model> = {
   CallOrder: {
     table: 'call_orders',
     fields: new Set(Object.values(Prisma.CallOrderScalarFieldEnum)),
-    dates: new Set(['nextCallAt', 'scheduledAt', 'createdAt', 'firstStoredAt', 'updatedAt']),
+    dates: dateFields('CallOrder'),
     relations: {
-      // The order of ATTEMPTS_MOST_RECENT_FIRST (src/read/callAttempt.ts).
       lastAttempt: {
         model: 'CallAttempt',
         key: 'attempts',
         parentField: 'id',
         childField: 'callOrderId',
         kind: 'list',
-        order: [
-          ['startedAt', 'DESC NULLS FIRST'],
-          ['id', 'DESC'],
-        ],
+        order: ATTEMPTS_MOST_RECENT_FIRST,
         limit: 1,
       },
     },
@@ -65,7 +85,7 @@ const MODELS: Record<ModelName, Model> = {
   CallAttempt: {
     table: 'call_attempts',
     fields: new Set(Object.values(Prisma.CallAttemptScalarFieldEnum)),
-    dates: new Set(['startedAt', 'answeredAt', 'endedAt', 'firstStoredAt', 'updatedAt']),
+    dates: dateFields('CallAttempt'),
     relations: {
       transcript: {
         model: 'TranscriptMessage',
@@ -73,7 +93,7 @@ const MODELS: Record<ModelName, Model> = {
         parentField: 'id',
         childField: 'callAttemptId',
         kind: 'list',
-        order: [['position', 'ASC']],
+        order: TURNS_IN_ORDER,
       },
       callOrder: { model: 'CallOrder', key: 'callOrder', parentField: 'callOrderId', childField: 'id', kind: 'one' },
     },
@@ -81,7 +101,7 @@ const MODELS: Record<ModelName, Model> = {
   TranscriptMessage: {
     table: 'transcript_messages',
     fields: new Set(Object.values(Prisma.TranscriptMessageScalarFieldEnum)),
-    dates: new Set(),
+    dates: dateFields('TranscriptMessage'),
     relations: {},
   },
 };
@@ -125,18 +145,30 @@ function relationJson(relation: Relation, shape: RowShape, parentAlias: string, 
   const join = `${alias}.${columnOf(relation.childField)} = ${parentAlias}.${columnOf(relation.parentField)}`;
   const row = rowJson(relation.model, shape, alias, depth);
   if (relation.kind === 'one') return `(SELECT ${row} FROM ${table} ${alias} WHERE ${join})`;
-  const orderFields = relation.order ?? [['id', 'ASC']];
-  const order = orderFields.map(([field, direction]) => `${alias}.${columnOf(field)} ${direction}`).join(', ');
+  const orderBy = relation.order ?? [{ id: 'asc' }];
+  const order = sqlOrder(orderBy, alias);
   if (relation.limit === undefined) {
     return `coalesce((SELECT json_agg(${row} ORDER BY ${order}) FROM ${table} ${alias} WHERE ${join}), '[]'::json)`;
   }
   // Limited first, in a subquery of its own, so that only the rows kept are turned into JSON with their relations.
-  const fields = new Set([...neededFields(relation.model, shape), ...orderFields.map(([field]) => field)]);
+  const fields = new Set([...neededFields(relation.model, shape), ...orderBy.flatMap((entry) => Object.keys(entry))]);
   const columns = [...fields].map((field) => `${alias}.${columnOf(field)}`);
   return (
     `coalesce((SELECT json_agg(${row} ORDER BY ${order}) FROM ` +
     `(SELECT ${columns.join(', ')} FROM ${table} ${alias} WHERE ${join} ORDER BY ${order} LIMIT ${relation.limit}) ${alias}), '[]'::json)`
   );
+}
+
+/** An order in Prisma's terms as SQL on `alias`'s columns: `r1.started_at DESC NULLS FIRST, r1.id DESC`. */
+function sqlOrder(order: readonly FieldOrder[], alias: string): string {
+  const terms = order.flatMap((entry) =>
+    Object.entries(entry).flatMap(([field, how]) => {
+      if (how === undefined) return [];
+      const { sort, nulls } = typeof how === 'string' ? { sort: how, nulls: undefined } : how;
+      return [`${alias}.${columnOf(field)} ${sort.toUpperCase()}${nulls ? ` NULLS ${nulls.toUpperCase()}` : ''}`];
+    }),
+  );
+  return terms.join(', ');
 }
 
 /** A page in Prisma's terms: `take` rows (negative: backwards, ending before the cursor), after skipping `skip`. */

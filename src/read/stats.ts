@@ -6,6 +6,7 @@
  * Both take the filter as an SQL condition on `call_attempts a`, so that this module knows nothing of GraphQL.
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
+import { FINISHED_ATTEMPT_STATUSES } from '../ingest/records.ts';
 
 export interface StatsCounters {
   attempts: number;
@@ -44,7 +45,7 @@ export class StatsRequestError extends Error {
   override name = 'StatsRequestError';
 }
 
-const FINISHED = Prisma.sql`('completed', 'error')`;
+const FINISHED = Prisma.sql`(${Prisma.join([...FINISHED_ATTEMPT_STATUSES])})`;
 
 const EMPTY: StatsCounters = {
   attempts: 0,

@@ -12,6 +12,7 @@
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError, type Logger } from '../log.ts';
+import { FINISHED_ORDER_STATUSES } from '../ingest/records.ts';
 import type { StoredDelivery } from '../ingest/store.ts';
 import { revoxClientFromConfig, RevoxError, RevoxNotFoundError, sleep, type RevoxClient } from './client.ts';
 import { ingestCall } from './ingestCall.ts';
@@ -59,9 +60,6 @@ export function reconcilerFromConfig(
   });
 }
 
-/** Order statuses after which Revox does nothing more for the order, whatever `is_completed` says. */
-const FINISHED_ORDER_STATUSES = ['completed', 'cancelled', 'errored'];
-
 /**
  * The re-read brought what the webhooks missed: an attempt not stored before, or one that has finished since. A
  * change of equal version (the REST copy's extra fields winning the content-hash tie-break) is stored, not healed.
@@ -88,7 +86,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       ) news
       WHERE NOT o.is_completed
         AND o.is_cancelled IS NOT TRUE
-        AND (o.status IS NULL OR o.status <> ALL(${FINISHED_ORDER_STATUSES}::text[]))
+        AND (o.status IS NULL OR o.status <> ALL(${[...FINISHED_ORDER_STATUSES]}::text[]))
         AND (news.at < ${staleBefore} OR (o.next_call_at < now() AND news.at < o.next_call_at))
         -- A read that failed (Revox no longer has the call) is news too: not again before the threshold.
         AND NOT EXISTS (

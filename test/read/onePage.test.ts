@@ -1,14 +1,20 @@
 /**
- * The one-statement reads (src/read/onePage.ts) against the Prisma path: on the same data, stored through the real
- * webhook, every filter, both orders and both paging directions give the same GraphQL response, byte for byte.
- * Ties (equal creation, start and end times) and nulls (no result, no end, no start) are in the data on purpose.
+ * The one-statement reads (src/read/onePage.ts) against the Prisma path: two servers on the same data, stored
+ * through the real webhook, one of them built without one-statement reads; every filter, both orders and both paging
+ * directions give the same GraphQL response from both, byte for byte. Ties (equal creation, start and end times) and
+ * nulls (no result, no end, no start) are in the data on purpose.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fastReads } from '../../src/read/fastReads.ts';
+import { databaseOnTcp, type TcpDatabase } from '../../support/database.ts';
 import { attempt, deliveryMaker } from '../../support/deliveries.ts';
-import { startTestServer, type TestServer } from '../../support/server.ts';
+import { secretsScrubbed, startTestServer, type TestServer } from '../../support/server.ts';
 
+let database: TcpDatabase;
+/** Reads pages in one statement where it can. */
 let server: TestServer;
+/** On the same database, reads every page the Prisma way. */
+let prismaServer: TestServer;
+/** The statements of both servers: they are asked one after the other. */
 const statements: string[] = [];
 const BASE = Date.parse('2026-11-20T09:00:00Z');
 const ORDERS = 30;
@@ -58,16 +64,23 @@ function delivery(make: ReturnType<typeof deliveryMaker>, i: number) {
 // A token from API_TOKENS needs no database to check, so only the statements of the reads are counted.
 const TOKEN = 'one-page-token-0123456789';
 beforeAll(async () => {
-  server = await startTestServer({ apiTokens: [TOKEN] }, undefined, { onQuery: (sql) => statements.push(sql) });
+  database = await databaseOnTcp();
+  const shared = { dataDir: database.dataDir, databaseUrl: database.url(database.port), dispose: async () => {} };
+  const config = { apiTokens: [TOKEN], databaseUrl: shared.databaseUrl };
+  const onQuery = (sql: string) => statements.push(sql);
+  server = await startTestServer(config, shared, { onQuery });
+  prismaServer = await startTestServer(config, shared, { onQuery, oneStatementReads: false });
+  await Promise.all([secretsScrubbed(server), secretsScrubbed(prismaServer)]);
   const make = deliveryMaker('one_page');
   for (let i = 0; i < ORDERS; i++) {
     const { status, body } = await server.deliver(delivery(make, i));
     expect(status, JSON.stringify(body)).toBe(200);
   }
 }, 180_000);
-afterAll(() => {
-  fastReads.enabled = true;
-  return server?.dispose();
+afterAll(async () => {
+  await server?.dispose();
+  await prismaServer?.dispose();
+  await database?.dispose();
 });
 
 const ATTEMPT_FIELDS = `id revoxId phoneNumber status statusRaw result resultRaw dialError dialErrorRaw endedBy endedByRaw endReason
@@ -86,17 +99,15 @@ const ATTEMPTS_QUERY = `query($first: Int, $last: Int, $after: String, $before: 
   callAttempts(${PAGE_ARGUMENTS}) { ${PAGE_FIELDS}
     nodes { ${ATTEMPT_FIELDS} callOrder { ${ORDER_FIELDS} lastAttempt { revoxId startedAt } } } } }`;
 
-/** The response with the one statement and without it; they must be equal, and the first must have used it. */
+/** The responses of both servers, which must be equal; the server built without one-statement reads used none. */
 async function compared(query: string, variables: Record<string, unknown>) {
   statements.length = 0;
-  fastReads.enabled = true;
   const fast = await server.graphql(query, variables, TOKEN);
   const fastStatements = statements.splice(0);
-  fastReads.enabled = false;
-  const prisma = await server.graphql(query, variables, TOKEN);
+  const prisma = await prismaServer.graphql(query, variables, TOKEN);
   const prismaStatements = statements.splice(0);
-  fastReads.enabled = true;
   expect(fast.body.errors, JSON.stringify(fast.body.errors)).toBeUndefined();
+  expect(prismaStatements.filter(isOneStatementRead)).toEqual([]);
   expect(fast.body).toEqual(prisma.body);
   return { data: fast.body.data, fastStatements, prismaStatements };
 }

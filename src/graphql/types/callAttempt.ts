@@ -16,9 +16,10 @@ import {
   type CallAttemptFilter as ReadCallAttemptFilter,
   type CallAttemptOrder,
 } from '../../read/callAttempt.ts';
+import { TURNS_IN_ORDER } from '../../read/onePage.ts';
 import { builder } from '../builder.ts';
 import { connectionShape, reads, readsRelation } from '../readShape.ts';
-import { CallAttemptStatus, CallEndedBy, CallResult, DialError } from './enums.ts';
+import { CallAttemptStatus, CallEndedBy, CallResult, DialError, revoxEnumFields } from './enums.ts';
 
 export const CallAttempt = builder.prismaNode('CallAttempt', {
   id: { field: 'id' },
@@ -26,33 +27,10 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
   fields: (t) => ({
     revoxId: t.exposeString('revoxId', { description: "Revox's id for the attempt." }),
     phoneNumber: t.exposeString('phoneNumber'),
-    status: t.field({
-      type: CallAttemptStatus.ref,
-      extensions: reads('status'),
-      resolve: (attempt) => CallAttemptStatus.fromRaw(attempt.status),
-    }),
-    statusRaw: t.exposeString('status'),
-    result: t.field({
-      type: CallResult.ref,
-      nullable: true,
-      extensions: reads('result'),
-      resolve: (attempt) => (attempt.result === null ? null : CallResult.fromRaw(attempt.result)),
-    }),
-    resultRaw: t.exposeString('result', { nullable: true }),
-    dialError: t.field({
-      type: DialError.ref,
-      nullable: true,
-      extensions: reads('dialError'),
-      resolve: (attempt) => (attempt.dialError === null ? null : DialError.fromRaw(attempt.dialError)),
-    }),
-    dialErrorRaw: t.exposeString('dialError', { nullable: true }),
-    endedBy: t.field({
-      type: CallEndedBy.ref,
-      nullable: true,
-      extensions: reads('endedBy'),
-      resolve: (attempt) => (attempt.endedBy === null ? null : CallEndedBy.fromRaw(attempt.endedBy)),
-    }),
-    endedByRaw: t.exposeString('endedBy', { nullable: true }),
+    ...revoxEnumFields(t, 'status', CallAttemptStatus),
+    ...revoxEnumFields(t, 'result', CallResult, { nullable: true }),
+    ...revoxEnumFields(t, 'dialError', DialError, { nullable: true }),
+    ...revoxEnumFields(t, 'endedBy', CallEndedBy, { nullable: true }),
     endReason: t.exposeString('endReason', { nullable: true, description: 'Open-ended: tool_end_call, voicemail, transfer, ...' }),
     recordingUrl: t.exposeString('recordingUrl', { nullable: true, authScopes: { 'transcripts:read': true } }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
@@ -76,7 +54,7 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
     transcript: t.relation('transcript', {
       authScopes: { 'transcripts:read': true },
       description: 'The conversation, turn by turn.',
-      query: { orderBy: { position: 'asc' } },
+      query: { orderBy: TURNS_IN_ORDER },
       // Not paged: the cost limit counts a long call's turns for it.
       extensions: { ...listSize(ASSUMED_TRANSCRIPT_TURNS), ...readsRelation('transcript') },
     }),
@@ -168,12 +146,12 @@ builder.queryFields((t) => ({
       // A transcript search reads every turn that may match, for the page and for its count alike.
       extensions: databaseWork((args) => (hasSearch(args) ? AGGREGATE_STATEMENT_COST : 0)),
       totalCount: (_connection, { filter }, { prisma }) => countCallAttempts(prisma, callAttemptFilter(filter)),
-      resolve: (query, _root, args, { prisma }, info) =>
+      resolve: (query, _root, args, { prisma, oneStatementReads }, info) =>
         findCallAttempts(prisma, {
           filter: callAttemptFilter(args.filter),
           order: ATTEMPT_ORDERS[args.orderBy ?? 'ENDED_AT_DESC'],
           query,
-          shape: connectionShape(info, 'CallAttempt'),
+          shape: oneStatementReads ? connectionShape(info, 'CallAttempt') : null,
         }),
     },
     { name: 'CallAttemptConnection' },

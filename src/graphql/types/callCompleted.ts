@@ -1,5 +1,7 @@
 /** Subscription.callCompleted: one event per attempt newly stored in a finished status, after its commit. */
 import type { CallCompletedPayload } from '../../events/eventBus.ts';
+import { findCallAttemptById } from '../../read/callAttempt.ts';
+import { findCallOrderById } from '../../read/callOrder.ts';
 import { builder } from '../builder.ts';
 import { CallDirection, CallResult } from './enums.ts';
 
@@ -48,16 +50,12 @@ const CallCompletedEvent = builder.objectRef<CallCompletedPayload>('CallComplete
     callOrder: t.prismaField({
       type: 'CallOrder',
       resolve: (query, event, _args, { prisma }) =>
-        loadOnce(event, `order ${JSON.stringify(query)}`, () =>
-          prisma.callOrder.findUniqueOrThrow({ ...query, where: { id: event.callOrderId } }),
-        ),
+        loadOnce(event, `order ${JSON.stringify(query)}`, () => findCallOrderById(prisma, query, event.callOrderId)),
     }),
     attempt: t.prismaField({
       type: 'CallAttempt',
       resolve: (query, event, _args, { prisma }) =>
-        loadOnce(event, `attempt ${JSON.stringify(query)}`, () =>
-          prisma.callAttempt.findUniqueOrThrow({ ...query, where: { id: event.attemptId } }),
-        ),
+        loadOnce(event, `attempt ${JSON.stringify(query)}`, () => findCallAttemptById(prisma, query, event.attemptId)),
     }),
   }),
 });

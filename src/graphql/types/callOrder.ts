@@ -1,10 +1,10 @@
 import { DEFAULT_PAGE_SIZE, MAX_IDENTIFIER_LENGTH, MAX_PAGE_SIZE, maxLength } from '../../limits/index.ts';
-import { ATTEMPTS_MOST_RECENT_FIRST } from '../../read/callAttempt.ts';
+import { ATTEMPTS_MOST_RECENT_FIRST } from '../../read/onePage.ts';
 import { countCallOrders, findCallOrder, findCallOrders, type CallOrderFilter as ReadCallOrderFilter } from '../../read/callOrder.ts';
 import { builder } from '../builder.ts';
 import { connectionShape, reads, readsRelation } from '../readShape.ts';
 import { CallAttempt } from './callAttempt.ts';
-import { CallDirection, CallOrderOutcome, CallOrderStatus } from './enums.ts';
+import { CallDirection, CallOrderOutcome, CallOrderStatus, revoxEnumFields } from './enums.ts';
 import { LlmModel } from './llmModel.ts';
 import { CallRetryConfig } from './retryConfig.ts';
 import { jsonObject } from './scalars.ts';
@@ -16,32 +16,15 @@ export const CallOrder = builder.prismaNode('CallOrder', {
     revoxId: t.exposeString('revoxId', { description: "Revox's id for the order." }),
     fromPhoneNumber: t.exposeString('fromPhoneNumber'),
     toPhoneNumber: t.exposeString('toPhoneNumber'),
-    direction: t.field({
-      type: CallDirection.ref,
-      extensions: reads('direction'),
-      resolve: (order) => CallDirection.fromRaw(order.direction),
-    }),
-    directionRaw: t.exposeString('direction', { description: 'The direction exactly as Revox sent it.' }),
+    ...revoxEnumFields(t, 'direction', CallDirection, { rawDescription: 'The direction exactly as Revox sent it.' }),
     isCompleted: t.exposeBoolean('isCompleted', { description: 'The order is finished: no more attempts will be made.' }),
     isCancelled: t.exposeBoolean('isCancelled', { nullable: true }),
     callsCount: t.exposeInt('callsCount', { description: 'Attempts made so far.' }),
     nextCallAt: t.expose('nextCallAt', { type: 'DateTime', nullable: true }),
     scheduledAt: t.expose('scheduledAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When Revox created the order.' }),
-    status: t.field({
-      type: CallOrderStatus.ref,
-      nullable: true,
-      extensions: reads('status'),
-      resolve: (order) => (order.status === null ? null : CallOrderStatus.fromRaw(order.status)),
-    }),
-    statusRaw: t.exposeString('status', { nullable: true }),
-    outcome: t.field({
-      type: CallOrderOutcome.ref,
-      nullable: true,
-      extensions: reads('outcome'),
-      resolve: (order) => (order.outcome === null ? null : CallOrderOutcome.fromRaw(order.outcome)),
-    }),
-    outcomeRaw: t.exposeString('outcome', { nullable: true }),
+    ...revoxEnumFields(t, 'status', CallOrderStatus, { nullable: true }),
+    ...revoxEnumFields(t, 'outcome', CallOrderOutcome, { nullable: true }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true, description: 'Key-value pairs set by whoever created the order.' }),
     retryConfig: t.field({
       type: CallRetryConfig,
@@ -124,12 +107,12 @@ builder.queryFields((t) => ({
         orderBy: t.arg({ type: CallOrderOrderBy, defaultValue: 'desc' }),
       },
       totalCount: (_connection, { filter }, { prisma }) => countCallOrders(prisma, callOrderFilter(filter)),
-      resolve: (query, _root, args, { prisma }, info) =>
+      resolve: (query, _root, args, { prisma, oneStatementReads }, info) =>
         findCallOrders(prisma, {
           filter: callOrderFilter(args.filter),
           order: args.orderBy ?? 'desc',
           query,
-          shape: connectionShape(info, 'CallOrder'),
+          shape: oneStatementReads ? connectionShape(info, 'CallOrder') : null,
         }),
     },
     { name: 'CallOrderConnection' },

@@ -2,8 +2,10 @@
  * Revox's enum-like values, stored as sent. Each GraphQL enum lists the values this code knows plus OTHER, so a
  * value from a newer Revox never fails a query; the `...Raw` field next to each enum field shows the value itself.
  */
+import type { FieldRef } from '@pothos/core';
 import type { RawValueSelection } from '../../read/filter.ts';
 import { builder } from '../builder.ts';
+import { reads } from '../readShape.ts';
 
 /** A GraphQL enum over raw Revox values: `members` maps each GraphQL name to the value Revox sends. */
 export function revoxEnum<const Members extends Record<string, string>>(name: string, description: string, members: Members) {
@@ -28,6 +30,39 @@ export function revoxEnum<const Members extends Record<string, string>>(name: st
       allKnown: knownRaw,
     }),
   };
+}
+
+type Types = typeof builder extends PothosSchemaTypes.SchemaBuilder<infer T> ? T : never;
+
+/** Options of a pair over a field that may be null: both fields are nullable. */
+type PairOptions<Value> = null extends Value
+  ? [options: { nullable: true; rawDescription?: string }]
+  : [options?: { nullable?: false; rawDescription?: string }];
+
+/**
+ * The two GraphQL fields over one stored Revox value: `field`, the enum (OTHER for a value this code does not know),
+ * and `fieldRaw`, the value as sent. Spread into a type's fields.
+ */
+export function revoxEnumFields<Field extends string, Shape extends { [Key in Field]: string | null }>(
+  t: Pick<PothosSchemaTypes.RootFieldBuilder<Types, Shape, 'PrismaObject'>, 'field' | 'string'>,
+  field: Field,
+  values: Pick<ReturnType<typeof revoxEnum>, 'ref' | 'fromRaw'>,
+  ...[options]: PairOptions<Shape[Field]>
+) {
+  // Typed as nullable, as the resolvers return null where the value is; PairOptions makes the schema say so then.
+  const nullable = (options?.nullable ?? false) as true;
+  const raw = (parent: Shape) => parent[field];
+  const enumField = t.field({
+    type: values.ref,
+    nullable,
+    extensions: reads(field),
+    resolve: (parent) => {
+      const value = raw(parent);
+      return value === null ? null : values.fromRaw(value);
+    },
+  });
+  const rawField = t.string({ nullable, description: options?.rawDescription, extensions: reads(field), resolve: raw });
+  return { [field]: enumField, [`${field}Raw`]: rawField } as Record<Field | `${Field}Raw`, FieldRef<Types, unknown, 'PrismaObject'>>;
 }
 
 export const CallDirection = revoxEnum('CallDirection', 'Who placed the call.', { INBOUND: 'inbound', OUTBOUND: 'outbound' });

@@ -1,6 +1,5 @@
 import { builder } from '../builder.ts';
-import { reads } from '../readShape.ts';
-import { TranscriptRole } from './enums.ts';
+import { revoxEnumFields, TranscriptRole } from './enums.ts';
 
 export const TranscriptMessage = builder.prismaNode('TranscriptMessage', {
   id: { field: 'id' },
@@ -11,8 +10,7 @@ export const TranscriptMessage = builder.prismaNode('TranscriptMessage', {
   runScopesOnType: true,
   fields: (t) => ({
     position: t.exposeInt('position', { description: 'Order in the conversation, from 0.' }),
-    role: t.field({ type: TranscriptRole.ref, extensions: reads('role'), resolve: (message) => TranscriptRole.fromRaw(message.role) }),
-    roleRaw: t.exposeString('role'),
+    ...revoxEnumFields(t, 'role', TranscriptRole),
     content: t.exposeString('content'),
     toolName: t.exposeString('toolName', { nullable: true }),
     toolArguments: t.expose('toolArguments', {
