@@ -6,7 +6,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Prisma, PrismaClient } from '../db/generated/prisma/client.ts';
 import { deliveryNumbers } from './phoneNumbers.ts';
-import type { Delivery } from './records.ts';
+import type { Delivery } from './payload.ts';
 
 const HASH_KEY_SETTING = 'erasure_hash_key';
 

@@ -9,20 +9,28 @@
 import { FieldReader, unknownFields } from './fieldReader.ts';
 import { isJsonObject, type Json, type JsonObject } from './json.ts';
 import { PayloadError } from './payloadError.ts';
-import type { AttemptRecord, Delivery, OrderRecord, TranscriptRecord } from './records.ts';
 import type { WithoutSecrets } from './thirdPartySecrets.ts';
 import { attemptVersionKey, MAX_CALLS_COUNT, orderVersionKey } from './versionKeys.ts';
-
-// What other modules import from here, wherever it now lives.
-export { FINISHED_ATTEMPT_STATUSES, type AttemptRecord, type Delivery, type OrderRecord, type TranscriptRecord } from './records.ts';
-export { PayloadError } from './payloadError.ts';
-export { MAX_CALLS_COUNT } from './versionKeys.ts';
 
 /**
  * Most attempts one delivery may carry. Revox retries an order a handful of times; the limit keeps one delivery
  * from publishing an unbounded burst of events (one per finished attempt) or holding the order's lock for long.
  */
 export const MAX_ATTEMPTS_PER_DELIVERY = 1_000;
+
+/**
+ * The records a delivery becomes, what store.ts hands to storeDelivery.sql: their types are what the parsers below
+ * return, so a new field is written once, where it is read.
+ */
+export type OrderRecord = ReturnType<typeof parseOrder>;
+export type AttemptRecord = ReturnType<typeof parseAttempt>;
+export type TranscriptRecord = ReturnType<typeof parseTranscript>[number];
+
+export interface Delivery {
+  order: OrderRecord;
+  /** Every attempt the delivery mentions, once each (its newest version), most recent first as Revox sent them. */
+  attempts: AttemptRecord[];
+}
 
 export function parseDelivery({ value: body }: WithoutSecrets): Delivery {
   if (!isJsonObject(body)) throw new PayloadError('$', 'expected a JSON object with a "call" object');
@@ -75,7 +83,7 @@ const ORDER_FIELDS = new Set([
   'last_call_attempt',
 ]);
 
-function parseOrder(call: JsonObject, attemptCount: number): OrderRecord {
+function parseOrder(call: JsonObject, attemptCount: number) {
   const field = new FieldReader(call, 'call');
   const record = {
     revoxId: field.id('id'),
@@ -119,7 +127,7 @@ const ATTEMPT_FIELDS = new Set([
   'handled_by_human',
 ]);
 
-function parseAttempt(value: Json, path: string): AttemptRecord {
+function parseAttempt(value: Json, path: string) {
   if (!isJsonObject(value)) throw new PayloadError(path, 'must be an object');
   const field = new FieldReader(value, path);
   const record = {
@@ -140,12 +148,13 @@ function parseAttempt(value: Json, path: string): AttemptRecord {
     extra: unknownFields(value, ATTEMPT_FIELDS),
     transcript: parseTranscript(value.transcript, `${path}.transcript`),
   };
+  // `path`: where the delivery carried the attempt, e.g. `call.call_attempts[0]`, for error messages.
   return { ...record, path, versionKey: attemptVersionKey(record) };
 }
 
 const TURN_FIELDS = new Set(['role', 'content', 'tool_name', 'tool_arguments', 'tool_is_error']);
 
-function parseTranscript(value: Json | undefined, path: string): TranscriptRecord[] {
+function parseTranscript(value: Json | undefined, path: string) {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new PayloadError(path, 'must be an array of turns or null');
   return value.map((turn, position) => {

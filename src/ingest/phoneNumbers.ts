@@ -8,7 +8,7 @@
  * PostgreSQL and JavaScript read alike.
  */
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
-import type { Delivery } from './records.ts';
+import type { Delivery } from './payload.ts';
 
 /** What people and systems put between a number's digits: spaces (no-break and thin ones too), dots, dashes, slashes, brackets. */
 const SEPARATORS = ' .()/\u00a0\u2009\u202f-';

@@ -8,7 +8,8 @@
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError } from '../log.ts';
 import { contentHash, isJsonObject, parseJson, unstorablePart } from './json.ts';
-import { parseDelivery, PayloadError, type Delivery } from './payload.ts';
+import { parseDelivery, type Delivery } from './payload.ts';
+import { PayloadError } from './payloadError.ts';
 import { archivedBody, BODY_WITHHELD } from './redact.ts';
 import { withoutSecrets, type WithoutSecrets } from './thirdPartySecrets.ts';
 import {

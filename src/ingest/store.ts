@@ -16,7 +16,9 @@ import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { runStatement } from '../db/statements.ts';
 import { deliveryNumberHashes } from './numberHashes.ts';
 import type { CallCompletedPayload } from '../events/eventBus.ts';
-import { FINISHED_ATTEMPT_STATUSES, PayloadError, type Delivery } from './payload.ts';
+import type { Delivery } from './payload.ts';
+import { PayloadError } from './payloadError.ts';
+import { FINISHED_ATTEMPT_STATUSES } from './statuses.ts';
 
 /** What the archive keeps of a delivery, whatever became of it. */
 export interface ArchiveEntry {
@@ -82,8 +84,8 @@ interface OrderFacts {
  * comparisons, writes, archive row), and autocommit makes the statement that transaction, durable when it answers.
  */
 export async function storeDelivery(prisma: PrismaClient, delivery: Delivery, entry: ArchiveEntry): Promise<StoredDelivery> {
-  // The function reads the records' fields by their names in records.ts (dates as ISO strings): a field renamed on
-  // one side only would be stored as NULL, which test/ingest/fieldRoundTrip.test.ts catches.
+  // The function reads the records' fields by the names payload.ts gives them (dates as ISO strings): a field
+  // renamed on one side only would be stored as NULL, which test/ingest/fieldRoundTrip.test.ts catches.
   const argument = JSON.stringify({
     order: delivery.order,
     // `path` is for error messages only.

@@ -10,7 +10,7 @@
 
 -- src/ingest/store.ts sends `SELECT callboard_store_delivery($1::jsonb)`, and the statement, run in autocommit, is the
 -- whole transaction. The argument holds the records src/ingest/payload.ts made of the delivery (validated, without
--- secrets; keys as in src/ingest/records.ts), the keyed hashes of its numbers and the archive entry.
+-- secrets; keys as its parsers name them), the keyed hashes of its numbers and the archive entry.
 --
 -- Deliveries for one order are serialised by a transaction-scoped advisory lock on its Revox id, so concurrent
 -- deliveries end as they would one by one; every statement below takes a fresh snapshot (the function is VOLATILE),
@@ -18,7 +18,7 @@
 -- greater key (compared byte by byte, as in TypeScript), so a late delivery changes nothing.
 --
 -- A delivery for an order created before the erasure of a number it mentions (`numberHashes`: the keyed hashes of
--- every number in it, src/governance/erasure.ts) is old data an erasure removed: nothing is written, and the answer is
+-- every number in it, src/ingest/numberHashes.ts) is old data an erasure removed: nothing is written, and the answer is
 -- {"erased": true}. An attempt whose content retention purged keeps none from a delivery of it that ended before.
 --
 -- Returns {"duplicate", "deliveryId", "order": {id, direction, isCompleted, fromPhoneNumber, toPhoneNumber, change},

@@ -4,11 +4,7 @@
  * whatever the order of arrival. Keys are strings compared as such, hence the zero-padding.
  */
 import { contentHash, type Json } from './json.ts';
-import type { AttemptRecord, OrderRecord } from './records.ts';
-
-/** How far an attempt has progressed; an unknown status ranks with `ongoing`, below the finished ones. */
-const ATTEMPT_STATUS_RANK: Readonly<Record<string, number>> = { queued: 1, ringing: 2, ongoing: 3, completed: 4, error: 4 };
-const UNKNOWN_STATUS_RANK = 3;
+import { attemptProgress } from './statuses.ts';
 
 /**
  * Largest `calls_count`: an order's version key carries it zero-padded to 6 digits (see orderVersionKey), which sorts
@@ -20,7 +16,10 @@ export const MAX_CALLS_COUNT = 999_999;
  * Later deliveries for an order carry more attempts and, last, completion: that order wins, whatever the arrival
  * order. The content hash breaks ties deterministically, so the end state never depends on arrival order.
  */
-export function orderVersionKey(record: Omit<OrderRecord, 'versionKey'>, attemptCount: number): string {
+export function orderVersionKey(
+  record: { isCompleted: boolean; isCancelled: boolean | null; callsCount: number },
+  attemptCount: number,
+): string {
   const finished = record.isCompleted || record.isCancelled === true;
   return [finished ? 1 : 0, pad(Math.max(record.callsCount, attemptCount), 6), fingerprint(record)].join(':');
 }
@@ -29,9 +28,9 @@ export function orderVersionKey(record: Omit<OrderRecord, 'versionKey'>, attempt
  * An attempt's status never moves backwards; among versions of equal status, the one that ended later and then the
  * longer transcript wins.
  */
-export function attemptVersionKey(record: Omit<AttemptRecord, 'versionKey' | 'path'>): string {
+export function attemptVersionKey(record: { status: string; endedAt: Date | null; transcript: readonly unknown[] }): string {
   return [
-    ATTEMPT_STATUS_RANK[record.status] ?? UNKNOWN_STATUS_RANK,
+    attemptProgress(record.status),
     pad(record.endedAt?.getTime() ?? 0, 15),
     pad(record.transcript.length, 6),
     fingerprint(record),

@@ -6,7 +6,7 @@
  * Both take the filter as an SQL condition on `call_attempts a`, so that this module knows nothing of GraphQL.
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
-import { FINISHED_ATTEMPT_STATUSES } from '../ingest/records.ts';
+import { FINISHED_ATTEMPT_STATUSES } from '../ingest/statuses.ts';
 
 export interface StatsCounters {
   attempts: number;

@@ -12,7 +12,7 @@
 import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError, type Logger } from '../log.ts';
-import { FINISHED_ORDER_STATUSES } from '../ingest/records.ts';
+import { FINISHED_ORDER_STATUSES } from '../ingest/statuses.ts';
 import type { StoredDelivery } from '../ingest/store.ts';
 import { revoxClientFromConfig, RevoxError, RevoxNotFoundError, sleep, type RevoxClient } from './client.ts';
 import { ingestCall } from './ingestCall.ts';
