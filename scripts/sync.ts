@@ -69,7 +69,7 @@ try {
     firstPage: config.revoxSearchFirstPage,
     signal: interrupt.signal,
     onProgress: (progress) => reporter.progress(progress),
-    onStored: (stored) => events.publishCallCompleted(stored.completed),
+    events,
   });
   reporter.finished(summary);
   exitCode = syncExitCode(summary);

@@ -159,12 +159,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       (counts) => counts && logger.info('secrets.scrubbed', { ...counts }),
       (error: unknown) => logger.error('secrets.scrub_failed', { error: describeError(error) }),
     );
-    // Calls re-read from Revox publish their completions like webhook deliveries.
-    const reconciler = reconcilerFromConfig(config, {
-      prisma: database.prisma,
-      logger,
-      onStored: (stored) => events.publishCallCompleted(stored.completed),
-    });
+    const reconciler = reconcilerFromConfig(config, { prisma: database.prisma, logger, events });
     reconciler?.start();
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;

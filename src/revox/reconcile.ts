@@ -13,6 +13,7 @@ import type { Config } from '../config.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError, type Logger } from '../log.ts';
 import { FINISHED_ORDER_STATUSES } from '../ingest/statuses.ts';
+import type { CallEventPublisher } from '../events/eventBus.ts';
 import type { StoredDelivery } from '../ingest/store.ts';
 import { revoxClientFromConfig, RevoxError, RevoxNotFoundError, sleep, type RevoxClient } from './client.ts';
 import { ingestCall } from './ingestCall.ts';
@@ -25,7 +26,8 @@ export interface ReconcilerOptions {
   intervalMs: number;
   staleAfterMs: number;
   maxPerMinute: number;
-  onStored: (stored: StoredDelivery) => void;
+  /** Where the calls it stores publish their completions, like webhook deliveries. */
+  events: CallEventPublisher;
 }
 
 export interface ReconcileSummary extends RunCounts {
@@ -46,13 +48,13 @@ export interface Reconciler {
 /** The reconciler the configuration asks for: none without an API key or with REVOX_RECONCILE_INTERVAL=0. */
 export function reconcilerFromConfig(
   config: Config,
-  { prisma, logger, onStored }: Pick<ReconcilerOptions, 'prisma' | 'logger' | 'onStored'>,
+  { prisma, logger, events }: Pick<ReconcilerOptions, 'prisma' | 'logger' | 'events'>,
 ): Reconciler | undefined {
   if (config.revoxApiKey === undefined || config.revoxReconcileIntervalMs === 0) return undefined;
   return createReconciler({
     prisma,
     logger,
-    onStored,
+    events,
     client: revoxClientFromConfig(config, config.revoxApiKey),
     intervalMs: config.revoxReconcileIntervalMs,
     staleAfterMs: config.revoxReconcileStaleAfterMs,
@@ -119,7 +121,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
           } else {
             counts[outcome.kind] += 1;
             if (movedOn(outcome.stored)) counts.healed += 1;
-            options.onStored(outcome.stored);
+            options.events.publishCallCompleted(outcome.stored.completed);
           }
         } catch (error) {
           // An order Revox no longer has is this order's problem; any other error (the key, Revox down, the

@@ -10,7 +10,7 @@
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { describeError } from '../log.ts';
 import { parseTimestamp } from '../ingest/revoxTimestamps.ts';
-import type { StoredDelivery } from '../ingest/store.ts';
+import type { CallEventPublisher } from '../events/eventBus.ts';
 import { RevoxAuthError, RevoxError, type RevoxClient } from './client.ts';
 import { callLabel, ingestCall } from './ingestCall.ts';
 import { claimRun, finishRun, recordProgress, type CallFailure, type RunCounts } from './runs.ts';
@@ -24,8 +24,8 @@ export interface SyncOptions {
   /** Aborting stops the run after the call in hand; it ends `interrupted` and resumes next time. */
   signal?: AbortSignal;
   onProgress?: (progress: SyncProgress) => void;
-  /** Each stored delivery, for its completion events. */
-  onStored?: (stored: StoredDelivery) => void;
+  /** Where the calls it stores publish their completions, like webhook deliveries. */
+  events: CallEventPublisher;
 }
 
 export interface SyncProgress extends RunCounts {
@@ -99,7 +99,7 @@ export async function runSync(prisma: PrismaClient, client: RevoxClient, options
           failures.push({ revoxId: callLabel(call, `page ${page}, calls[${index}]`), error: outcome.error });
         } else {
           counts[outcome.kind] += 1;
-          options.onStored?.(outcome.stored);
+          options.events.publishCallCompleted(outcome.stored.completed);
         }
       }
       page += 1;

@@ -187,7 +187,12 @@ describe('the tombstone', () => {
     const revox = await startFakeRevox();
     try {
       revox.put(restCall('call_tomb_old', [{ id: 'tomb_old_a', turns: 7 }], 0, { phoneNumber: PERSON }));
-      const summary = await runSync(prisma, clientFor(revox, { maxRetries: 0 }), { since: null, pageSize: 10, firstPage: 0 });
+      const summary = await runSync(prisma, clientFor(revox, { maxRetries: 0 }), {
+        since: null,
+        pageSize: 10,
+        firstPage: 0,
+        events: server.events,
+      });
       expect(summary).toMatchObject({ stored: 0, failed: 1 });
       expect(summary.failures[0]!.error).toMatch(/^erased_number: /);
     } finally {

@@ -115,7 +115,7 @@ describe('which orders, how many, and only one at a time', () => {
         intervalMs: 60_000,
         staleAfterMs: 3_600_000,
         maxPerMinute: 6_000,
-        onStored: (stored) => server.events.publishCallCompleted(stored.completed),
+        events: server.events,
         ...options,
       });
     /** Stores the first of two attempts by webhook, with its news dated `newsAt`; Revox has both. */

@@ -27,7 +27,7 @@ const sync = (options: Partial<SyncOptions> = {}) =>
     since: null,
     pageSize: 100,
     firstPage: 0,
-    onStored: (stored) => server.events.publishCallCompleted(stored.completed),
+    events: server.events,
     ...options,
   });
 
