@@ -238,9 +238,11 @@ describe('a member that stops reading', () => {
     const pausedAlone = await pausedSubscriber(limited, `subscription Alone ${HEAVY.slice('subscription '.length)}`);
     expect(limited.subscriptionHubs.stats().hubs).toBe(2);
     const cutOffLines = () => limited.logs.filter((line) => line.includes('"event":"events.slow_subscriber"'));
-    // Each paused reader resumes as soon as both are cut off: ws destroys a socket whose close frame has not gone out
-    // 30 s after close(), and on a loaded machine the rest of the deliveries can take longer than that (1006).
-    const resumed = waitFor(() => cutOffLines().length === 2).then(() => {
+    // The paused readers resume as soon as both are cut off (at the latest once every delivery is in): ws destroys a
+    // socket whose close frame has not gone out 30 s after close(), and on a loaded machine the rest of the
+    // deliveries can take longer than that (1006).
+    let delivered = false;
+    const resumed = waitFor(() => delivered || cutOffLines().length === 2).then(() => {
       paused.resume();
       pausedAlone.resume();
     });
@@ -257,6 +259,7 @@ describe('a member that stops reading', () => {
       expect((await limited.deliver(burst)).status).toBe(200);
       await waitFor(() => fast!.subscription.results.length === (batch + 1) * 100);
     }
+    delivered = true;
     await resumed;
     expect(await paused.closed).toBe(4008);
     expect(await pausedAlone.closed).toBe(4008);
