@@ -192,7 +192,6 @@ describe.skipIf(!NGINX && !inCI)("docs/production.md's nginx configuration", () 
     it('passes WebSocket upgrades on /graphql', async () => {
       const socket = new WebSocket(`wss://127.0.0.1:${ports.get('443')}/graphql`, 'graphql-transport-ws', {
         rejectUnauthorized: false,
-        servername: SERVER_NAME,
         headers: { host: SERVER_NAME },
       });
       const firstMessage = new Promise<unknown>((resolve, reject) => {
