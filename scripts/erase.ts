@@ -2,14 +2,21 @@
  * npm run erase -- --phone <E.164> [--dry-run]
  * Removes every call involving a phone number, and archived deliveries mentioning it, and redacts its mentions in other
  * people's records, in one transaction; records an audit row (with a keyed hash of the number). --dry-run only counts.
- * Prints counts only, never a number.
+ * Prints counts only, never a number. Works on the server's database, never a new one.
  */
 import { parseCommandLine, runCommand, UsageError } from '../src/cli.ts';
 import { eraseCalls } from '../src/governance/erasure.ts';
 
 const USAGE = 'Usage: npm run erase -- --phone <E.164 number, e.g. +33612345678> [--dry-run]';
 
-await runCommand(USAGE, async (database) => {
+const COMMAND = {
+  name: 'npm run erase',
+  usage: USAGE,
+  createsDatabase: false,
+  whileServerRuns: 'Without stopping it: the eraseCalls mutation does the same on the running server, with an admin key.',
+};
+
+await runCommand(COMMAND, async (database) => {
   const { values, positionals } = parseCommandLine(process.argv.slice(2), {
     phone: { type: 'string' },
     'dry-run': { type: 'boolean' },

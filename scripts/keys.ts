@@ -2,8 +2,9 @@
  * npm run keys -- create --name <name> --scope <scope>[,<scope>] [--expires <days>d]
  * npm run keys -- list
  * npm run keys -- revoke <name|id>
- * Manages API keys in the database; works while the server runs on PostgreSQL (the embedded database allows one
- * process at a time: stop the server first, or use the createApiKey/revokeApiKey mutations with an admin key).
+ * Manages API keys in the server's database (never a new one); works while the server runs on PostgreSQL (the
+ * embedded database allows one process at a time: stop the server first, or use the createApiKey/revokeApiKey
+ * mutations with an admin key).
  */
 import { createKeyStore } from '../src/access/keys.ts';
 import { parseCommandLine, runCommand, UsageError } from '../src/cli.ts';
@@ -13,7 +14,15 @@ const USAGE = `Usage:
   npm run keys -- list
   npm run keys -- revoke <name|id>`;
 
-await runCommand(USAGE, async (database) => {
+const COMMAND = {
+  name: 'npm run keys',
+  usage: USAGE,
+  createsDatabase: false,
+  whileServerRuns:
+    'Without stopping it: the createApiKey and revokeApiKey mutations and the apiKeys query do the same on the running server (in GraphiQL, with an admin key once a key exists).',
+};
+
+await runCommand(COMMAND, async (database) => {
   const { values, positionals } = parseCommandLine(process.argv.slice(2), {
     name: { type: 'string' },
     scope: { type: 'string' },

@@ -6,7 +6,8 @@
  */
 import { ConfigError, loadConfig, type Config } from '../src/config.ts';
 import { DataDirBusyError } from '../src/db/dataDirLock.ts';
-import { openDatabase, type Database } from '../src/db/database.ts';
+import { openCommandDatabase } from '../src/cli.ts';
+import type { Database } from '../src/db/database.ts';
 import { createEventBus } from '../src/events/eventBus.ts';
 import { redisTransportFromConfig } from '../src/events/redisTransport.ts';
 import { createLogger } from '../src/log.ts';
@@ -47,7 +48,8 @@ const apiKey = config.revoxApiKey ?? fail('REVOX_API_KEY is not set: create a ke
 
 let database: Database;
 try {
-  database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  // It may create the embedded database: importing history can come before the server's first start.
+  database = await openCommandDatabase(config, { name: 'npm run sync', usage: USAGE, createsDatabase: true });
 } catch (error) {
   if (!(error instanceof DataDirBusyError)) throw error;
   fail(`Cannot sync: ${error.message}`);

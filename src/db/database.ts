@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -228,13 +229,21 @@ function takingTurns(factory: SqlDriverAdapterFactory, maxAtOnce: number): SqlDr
   });
 }
 
+/** Where in DATA_DIR the embedded database keeps its files. */
+const embeddedFiles = (dataDir: string) => path.join(dataDir, 'pgdata');
+
+/** Whether DATA_DIR holds an embedded database already (opening one where there is none creates it). */
+export function embeddedDatabaseExists(dataDir: string): boolean {
+  return existsSync(path.join(embeddedFiles(dataDir), 'PG_VERSION'));
+}
+
 /** Throws DataDirBusyError (its message says who holds DATA_DIR and what to do) while another process has it open. */
 async function embeddedAdapter(dataDir: string): Promise<OpenedAdapter> {
   await makePrivateDirectory(dataDir);
   const lock = await acquireDataDirLock(dataDir);
   let pglite: PGlite;
   try {
-    const pgdata = path.join(dataDir, 'pgdata');
+    const pgdata = embeddedFiles(dataDir);
     await mkdir(pgdata, { recursive: true, mode: 0o700 });
     pglite = await PGlite.create(pgdata, {
       extensions: { pg_trgm },

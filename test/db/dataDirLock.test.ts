@@ -42,6 +42,7 @@ describe('the DATA_DIR lock', () => {
       expect((await stat(lockFile)).mode & 0o777).toBe(0o600);
       const busy = new RegExp(
         `^DATA_DIR ${dataDir} is in use by process ${server.child.pid} \\(main\\.ts\\): the embedded database admits one process at a time\\. Stop that process`,
+        'm', // after the line naming the database
       );
 
       for (const script of ['scripts/db-migrate.ts', 'scripts/replay.ts']) {

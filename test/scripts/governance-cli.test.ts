@@ -10,6 +10,8 @@ let env: Record<string, string>;
 beforeAll(async () => {
   database = await createTestDatabase();
   env = { DATA_DIR: database.dataDir, ...(database.databaseUrl ? { DATABASE_URL: database.databaseUrl } : {}) };
+  // The commands work on an existing database only, as they would on the server's.
+  await (await startTestServer({}, database)).stop();
 });
 afterAll(() => database?.dispose());
 
