@@ -1,6 +1,6 @@
 /**
  * Every limit on what one GraphQL request, operation or connection may ask for, over HTTP, SSE and WebSocket, in one
- * place: the server uses these values, tests and the README quote them (test/docs.test.ts holds the README's table to
+ * place: the server uses these values, tests and the README quote them (test/docs/numbers.test.ts holds the README's table to
  * them). Limits of the other doors live with their door: the webhook's in src/ingest/ and src/webhook/, the HTTP
  * connections' in src/http/connectionLimits.ts, a subscriber's backlog in src/events/eventBus.ts, Revox's answers in
  * src/revox/client.ts; the README's table lists them all.

@@ -4,17 +4,17 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.ts';
-import { API_STATEMENT_TIMEOUT_MS, POOL_SIZE, REQUEST_STATEMENTS_AT_ONCE } from '../src/db/database.ts';
-import { DEFAULT_SUBSCRIBER_LIMITS } from '../src/events/eventBus.ts';
-import { HEADERS_TIMEOUT_MS, MAX_WAITING_PER_ADDRESS, REQUEST_TIMEOUT_MS } from '../src/http/connectionLimits.ts';
-import { MAX_JSON_DEPTH } from '../src/ingest/json.ts';
-import { MAX_ATTEMPTS_PER_DELIVERY } from '../src/ingest/payload.ts';
-import { MAX_CALLS_COUNT } from '../src/ingest/versionKeys.ts';
-import * as limits from '../src/limits/limits.ts';
-import { MAX_OPERATION_NAMES, MAX_OPERATION_NAMES_PER_CALLER } from '../src/metrics.ts';
-import { DEFAULT_RETRY_POLICY, MAX_ANSWER_BYTES } from '../src/revox/client.ts';
-import { FAILED_TOKEN_LIMITS } from '../src/webhook/rateLimit.ts';
+import { loadConfig } from '../../src/config.ts';
+import { API_STATEMENT_TIMEOUT_MS, POOL_SIZE, REQUEST_STATEMENTS_AT_ONCE } from '../../src/db/database.ts';
+import { DEFAULT_SUBSCRIBER_LIMITS } from '../../src/events/eventBus.ts';
+import { HEADERS_TIMEOUT_MS, MAX_WAITING_PER_ADDRESS, REQUEST_TIMEOUT_MS } from '../../src/http/connectionLimits.ts';
+import { MAX_JSON_DEPTH } from '../../src/ingest/json.ts';
+import { MAX_ATTEMPTS_PER_DELIVERY } from '../../src/ingest/payload.ts';
+import { MAX_CALLS_COUNT } from '../../src/ingest/versionKeys.ts';
+import * as limits from '../../src/limits/limits.ts';
+import { MAX_OPERATION_NAMES, MAX_OPERATION_NAMES_PER_CALLER } from '../../src/metrics.ts';
+import { DEFAULT_RETRY_POLICY, MAX_ANSWER_BYTES } from '../../src/revox/client.ts';
+import { FAILED_TOKEN_LIMITS } from '../../src/webhook/rateLimit.ts';
 
 const MIB = 1024 * 1024;
 const count = (value: number) => value.toLocaleString('en-US');
@@ -22,14 +22,14 @@ const seconds = (ms: number) => `${ms / 1000} s`;
 
 /** A doc's text with line breaks and runs of spaces folded, so that a sentence can be found across a wrapped line. */
 function prose(file: string): string {
-  return readFileSync(new URL(`../${file}`, import.meta.url), 'utf8').replace(/\s+/g, ' ');
+  return readFileSync(new URL(`../../${file}`, import.meta.url), 'utf8').replace(/\s+/g, ' ');
 }
 
 describe('docs/production.md', () => {
   const production = prose('docs/production.md');
 
   it('names the PostgreSQL version that .ci/run pins', () => {
-    const pinned = /^PG_MAJOR=(\d+)$/m.exec(readFileSync(new URL('../.ci/run', import.meta.url), 'utf8'))?.[1];
+    const pinned = /^PG_MAJOR=(\d+)$/m.exec(readFileSync(new URL('../../.ci/run', import.meta.url), 'utf8'))?.[1];
     expect(pinned).toBeDefined();
     expect(production).toContain(`**PostgreSQL ${pinned} or newer** (CI tests on ${pinned}: \`.ci/run\` pins it)`);
   });
@@ -67,7 +67,7 @@ describe('docs/revox-sync.md', () => {
 describe("README's table of limits", () => {
   /** The table's rows, from the first cell (what) to the second (limit). */
   const table = new Map(
-    readFileSync(new URL('../README.md', import.meta.url), 'utf8')
+    readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
       .split('\n')
       .filter((line) => line.startsWith('| '))
       .map((line) => line.split('|').map((cell) => cell.trim()))
