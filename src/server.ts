@@ -1,8 +1,8 @@
 /**
  * Wires the capabilities into one HTTP server: the database, the Revox webhook, the GraphQL API (Yoga, and
- * graphql-ws on the same port) and the health endpoints. `startServer` returns once it listens; `stop` drains it.
+ * graphql-ws on the same port) and the health endpoints. The port is taken first (./http/listener.ts), so that a
+ * port in use fails before any database is opened. `startServer` returns once everything is served; `stop` drains it.
  */
-import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createOriginPolicy } from './access/origins.ts';
 import { createAuthenticator } from './access/principal.ts';
@@ -22,7 +22,7 @@ import { healthRoute, readinessRoute } from './http/health.ts';
 import { metricsRoute } from './http/metrics.ts';
 import { createMetrics } from './metrics.ts';
 import { landingRoute } from './http/landing.ts';
-import { limitConnections } from './http/connectionLimits.ts';
+import { openListener, type Listener } from './http/listener.ts';
 import { createRouter } from './http/router.ts';
 import { createLogger, describeError, type Logger } from './log.ts';
 import { reconcilerFromConfig } from './revox/reconcile.ts';
@@ -38,6 +38,8 @@ export interface RunningServer {
   /** Where WebSocket subscribers of the same operation share one execution per event. */
   subscriptionHubs: Pick<SubscriptionHubs, 'stats'>;
   webhookSecret: WebhookSecret;
+  /** True while the API needs no token: no API_TOKENS, and no API key created yet. */
+  apiIsOpen(): Promise<boolean>;
   /** Purges what is past its retention now (it also runs on a schedule); null when nothing is purged by age. */
   purgeExpired(): Promise<PurgeCounts | null>;
   /** Webhook deliveries being received or stored right now. */
@@ -48,6 +50,8 @@ export interface RunningServer {
 
 export interface ServerOptions {
   logger?: Logger;
+  /** The port, already taken (`npm start` takes it before loading the server); the server closes it when it stops. */
+  listener?: Listener;
   /** Passed to the database: every SQL statement, for tests that count them. */
   onQuery?: (sql: string) => void;
   /** How far a subscriber may fall behind before it is cut off (defaults suit production; tests shrink them). */
@@ -67,7 +71,14 @@ const REDIS_CONNECT_TIMEOUT_MS = 5_000;
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
-  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onQuery: options.onQuery });
+  const listener =
+    options.listener ?? (await openListener({ port: config.port, host: config.host, maxConnections: config.maxHttpConnections, logger }));
+  const database = await openDatabase({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, onQuery: options.onQuery }).catch(
+    async (error: unknown) => {
+      await listener.close();
+      throw error;
+    },
+  );
   const metrics = createMetrics();
   const events = createEventBus(logger, {
     transport: redisTransportFromConfig(config, logger),
@@ -132,10 +143,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       '/': landingRoute({ graphqlPath: GRAPHQL_PATH, webhookPath: WEBHOOK_PATH }),
     });
 
-    const server = createServer(router);
-    limitConnections(server, { maxConnections: config.maxHttpConnections, logger });
-    await listen(server, config.port, config.host);
-    // After listen: a port in use is reported once, by listen, not by the WebSocket server as well.
+    listener.serve(router);
+    const { server } = listener;
     const subscriptionHubs = createSubscriptionHubs(events, logger);
     const webSocket = attachWebSocket(server, GRAPHQL_PATH, yoga, {
       authenticate,
@@ -163,7 +172,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     reconciler?.start();
     const { port } = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    logger.info('server.listening', { url, graphql: `${url}${GRAPHQL_PATH}`, database: database.kind });
+    logger.info('server.listening', {
+      url,
+      graphql: `${url}${GRAPHQL_PATH}`,
+      database: database.kind,
+      api: open ? 'open' : 'key required',
+    });
 
     return {
       url,
@@ -172,6 +186,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       events,
       subscriptionHubs,
       webhookSecret,
+      apiIsOpen: authenticate.isOpen,
       inFlightDeliveries: webhook.inFlight,
       purgeExpired: retention.runNow,
       async stop() {
@@ -194,20 +209,11 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       },
     };
   } catch (error) {
+    await listener.close();
     await events.close();
     await database.close();
     throw error;
   }
-}
-
-function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 async function waitUntil(condition: () => boolean, timeoutMs: number): Promise<void> {

@@ -1,14 +1,15 @@
 /** The server as `npm start` runs it: start-up messages, the webhook secret, logs, and graceful shutdown. */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { orderDelivery } from '../support/deliveries.ts';
 import { exited, spawnServer, startServerProcess } from './helpers/process.ts';
-import { deliver, fixture, graphql, startTestServer, WEBHOOK_SECRET } from '../support/server.ts';
+import { deliver, fixture, graphql, rawExchange, startTestServer, WEBHOOK_SECRET } from '../support/server.ts';
 
 const databases: TestDatabase[] = [];
 async function freshDatabase() {
@@ -25,7 +26,59 @@ function descendantsOf(pid: number): number[] {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
   return children.flatMap((child) => [child, ...descendantsOf(child)]);
 }
+/** A port that was free a moment ago, for a server that must be reached before it says which port it took. */
+async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** The tables of a PostgreSQL database's public schema. */
+async function tablesIn(databaseUrl: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'",
+    );
+    return rows.map((row) => row.name);
+  } finally {
+    await client.end();
+  }
+}
+
 const commandLineOf = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+
+/**
+ * Starts the server with a terminal for stdout, as `npm start` in a shell has (`script` provides it), and resolves
+ * once its banner is out. Its own process group lets `stop` end the server inside `script`.
+ */
+async function startAtTerminal(env: Record<string, string>) {
+  const child = spawn('script', ['-qfec', `${process.execPath} --import tsx src/main.ts`, '/dev/null'], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WEBHOOK_SECRET, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+    await exited(child);
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', () => /https:\/\/<your-public-host>\S*\r?\n/.test(output) && resolve());
+      child.once('exit', () => reject(new Error(`exited before the banner:\n${output}`)));
+    });
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  const banner = output.replace(/\r/g, '');
+  return { banner, output: () => output, stop };
+}
 
 describe('start-up', () => {
   it('generates a webhook secret once, keeps it private in DATA_DIR, and never logs it', async () => {
@@ -57,29 +110,45 @@ describe('start-up', () => {
 
   it('shows a person at a terminal the webhook URL with its token, and says Revox needs a public HTTPS address', async () => {
     const { env } = await freshDatabase();
-    // `script` gives the server a terminal for stdout, as `npm start` in a shell has; its own process group lets
-    // the test stop the server inside it.
-    const child = spawn('script', ['-qfec', `${process.execPath} --import tsx src/main.ts`, '/dev/null'], {
-      env: { ...process.env, PORT: '0', HOST: '127.0.0.1', WEBHOOK_SECRET, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const terminal = await startAtTerminal(env);
     try {
-      await new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', () => /https:\/\/<your-public-host>\S*\r?\n/.test(output) && resolve());
-        child.once('exit', () => reject(new Error(`exited before the banner:\n${output}`)));
-      });
-      const url = /GraphiQL: (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(output)![1];
-      const lines = output.replace(/\r/g, '');
-      expect(lines).toContain(`Webhook: ${url}/webhooks/revox?token=${WEBHOOK_SECRET}\n`);
-      expect(lines).toContain('cannot reach this address: give it a public HTTPS address (a tunnel or a\n');
-      expect(lines).toContain(`https://<your-public-host>/webhooks/revox?token=${WEBHOOK_SECRET}\n`);
+      const url = /GraphiQL: (http:\/\/127\.0\.0\.1:\d+)\/graphql/.exec(terminal.banner)![1];
+      expect(terminal.banner).toContain(`Webhook: ${url}/webhooks/revox?token=${WEBHOOK_SECRET}\n`);
+      expect(terminal.banner).toContain('cannot reach this address: give it a public HTTPS address (a tunnel or a\n');
+      expect(terminal.banner).toContain(`https://<your-public-host>/webhooks/revox?token=${WEBHOOK_SECRET}\n`);
     } finally {
-      process.kill(-child.pid!, 'SIGTERM');
-      await exited(child);
+      await terminal.stop();
     }
+  });
+
+  it('says at a terminal whether the API needs a key: open on a new database, required after npm run keys -- create', async () => {
+    const { database, env } = await freshDatabase();
+    const createKey = 'npm run keys -- create --name <name> --scope calls:read\n';
+    const whileRunning = database.databaseUrl
+      ? ''
+      : '    (on the embedded database, stop the server first, or run the createApiKey mutation';
+
+    const open = await startAtTerminal(env);
+    await open.stop();
+    expect(open.banner).toContain(
+      '  API: open: no API key exists yet (nor API_TOKENS), so any program on this machine may call it without one.\n' +
+        `    The first key closes it: ${createKey}${whileRunning}`,
+    );
+    expect(open.output()).toContain('"api":"open"');
+
+    const keys = spawn(process.execPath, ['--import', 'tsx', 'scripts/keys.ts', 'create', '--name', 'first', '--scope', 'calls:read'], {
+      env: { ...process.env, ...env },
+      stdio: 'ignore',
+    });
+    expect(await exited(keys)).toBe(0);
+
+    const closed = await startAtTerminal(env);
+    await closed.stop();
+    expect(closed.banner).toContain(
+      '  API: a key is required: send Authorization: Bearer <key> (in GraphiQL, in the Headers tab).\n' +
+        `    New keys: ${createKey}${whileRunning}`,
+    );
+    expect(closed.output()).toContain('"api":"key required"');
   });
 
   it('npm start builds, then runs the compiled JavaScript: node dist/main.js, no TypeScript loader at run time', async () => {
@@ -113,21 +182,59 @@ describe('start-up', () => {
     }
   }, 180_000);
 
-  it('says in one line that the port is in use, naming PORT, and exits 1 without a stack trace', async () => {
-    const { env } = await freshDatabase();
+  it('says in one line that the port is in use, naming PORT, and exits 1 before creating or migrating a database', async () => {
+    const { database, env } = await freshDatabase();
+    // A DATA_DIR that does not exist yet, and a webhook secret to generate there: nothing may be created.
+    const dataDir = path.join(database.dataDir, 'new');
     const occupier = createNetServer();
     await new Promise<void>((resolve) => occupier.listen(0, '127.0.0.1', resolve));
     const { port } = occupier.address() as AddressInfo;
     try {
-      const child = spawnServer({ ...env, PORT: String(port) });
+      const child = spawnServer({ ...env, DATA_DIR: dataDir, WEBHOOK_SECRET: '', PORT: String(port) });
       let stderr = '';
       child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       expect(await exited(child)).toBe(1);
       expect(stderr).toBe(
         `Port ${port} is already in use on 127.0.0.1: stop the other process or set PORT=... (PORT=0 picks a free port).\n`,
       );
+      expect(existsSync(dataDir)).toBe(false);
+      if (database.databaseUrl) expect(await tablesIn(database.databaseUrl)).toEqual([]);
     } finally {
       await new Promise((resolve) => occupier.close(resolve));
+    }
+  });
+
+  it('holds its port from the start, answering 503 with Retry-After until its database is up', async () => {
+    const { env } = await freshDatabase();
+    const port = await freePort();
+    const child = spawnServer({ ...env, PORT: String(port) });
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    try {
+      // The first answer comes while the server loads and migrates (seconds): the socket is open before that starts.
+      let first: Response | undefined;
+      while (!first) {
+        first = await fetch(`http://127.0.0.1:${port}/ready`).catch(() => undefined);
+        if (!first) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // A WebSocket is refused the same way, not left hanging.
+      const upgrade = await rawExchange(
+        port,
+        `GET /graphql HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n',
+      );
+      expect(output).not.toContain('"event":"server.listening"');
+      expect(first.status).toBe(503);
+      expect(first.headers.get('retry-after')).toBe('5');
+      expect(await first.json()).toMatchObject({ status: 'error', error: { code: 'starting' } });
+      expect(upgrade.head).toMatch(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      expect(upgrade.closedByServer).toBe(true);
+
+      await new Promise<void>((resolve) => child.stdout!.on('data', () => output.includes('"event":"server.listening"') && resolve()));
+      expect((await fetch(`http://127.0.0.1:${port}/ready`)).status).toBe(200);
+    } finally {
+      child.kill('SIGTERM');
+      await exited(child);
     }
   });
 

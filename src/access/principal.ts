@@ -92,7 +92,8 @@ export function credentialsFromConnectionParams(params: Readonly<Record<string, 
 }
 
 /** What a client must send, for error messages and the WebSocket close reason. */
-export const CREDENTIALS_HINT = 'send Authorization: Bearer <token> (over WebSocket: connectionParams {"authorization": "Bearer <token>"})';
+export const CREDENTIALS_HINT =
+  'send Authorization: Bearer <key> (in GraphiQL, in the Headers tab; over WebSocket, as connectionParams {"authorization": "Bearer <key>"}); keys are made with npm run keys -- create';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -41,26 +41,70 @@ export interface GraphQLOptions {
   oneStatementReads: boolean;
 }
 
-const EXAMPLE_QUERY = `# Welcome to Callboard. Press the run button (or Ctrl-Enter) to see the latest calls.
-# With API_TOKENS set, add {"Authorization": "Bearer <token>"} in the Headers tab below.
-query LatestCalls {
-  callOrders(first: 10) {
+/**
+ * The document GraphiQL opens with, the README's example: its first operation and the subscription need only
+ * calls:read, so that any key can run them; what needs transcripts:read is an operation of its own.
+ */
+export const EXAMPLE_QUERY = `# Welcome to Callboard. Ctrl-Enter runs the operation under the cursor; the run button offers each of them.
+# Once an API key exists (npm run keys -- create --name <name> --scope calls:read) or API_TOKENS is set, every
+# request needs one: paste it after "Bearer " in the Headers tab below.
+# LatestHumanAnswers and Dashboard need the calls:read scope; Transcripts needs transcripts:read.
+query LatestHumanAnswers {
+  callAttempts(first: 20, filter: { result: HUMAN }) {
+    totalCount
+    pageInfo {
+      hasNextPage
+      endCursor
+    }
+    nodes {
+      revoxId
+      phoneNumber
+      endedAt
+      durationSeconds
+      callOrder {
+        revoxId
+        isCompleted
+      }
+    }
+  }
+  callStats(filter: { endedAfter: "2026-11-01T00:00:00Z" }) {
+    attempts
+    answerRate
+    p90DurationSeconds
+    byResult {
+      result
+      count
+    }
+    series(bucket: DAY, timeZone: "Europe/Paris") {
+      start
+      attempts
+      answerRate
+    }
+  }
+}
+
+query Transcripts {
+  callAttempts(first: 20, filter: { result: HUMAN, transcriptContains: "rendez-vous" }) {
     totalCount
     nodes {
       revoxId
-      direction
-      toPhoneNumber
-      isCompleted
-      createdAt
-      lastAttempt {
-        status
-        result
-        durationSeconds
-        transcript {
-          role
-          content
-        }
+      transcript {
+        role
+        content
       }
+    }
+  }
+}
+
+subscription Dashboard {
+  callCompleted(filter: { orderCompleted: true }) {
+    callOrder {
+      revoxId
+      toPhoneNumber
+    }
+    attempt {
+      result
+      durationSeconds
     }
   }
 }
@@ -98,7 +142,13 @@ export function createGraphQL(options: GraphQLOptions) {
       // First: the plugins below read an HTTP subscription's transport as 'sse'.
       useHttpSubscriptionStreams(),
       useAccess({ authenticate: options.authenticate, origins: options.origins, keyWatch: options.keyWatch }),
-      useGraphiQLPage({ title: 'Callboard', defaultQuery: EXAMPLE_QUERY }),
+      useGraphiQLPage({
+        title: 'Callboard',
+        defaultQuery: EXAMPLE_QUERY,
+        // Where a key goes, in view from the start. An empty token is no token, so the open API still answers.
+        defaultHeaders: '{"Authorization": "Bearer "}',
+        defaultEditorToolsVisibility: 'headers',
+      }),
       useRequestBodyLimit(MAX_REQUEST_BODY_BYTES),
       useOperationLimits(),
       useSseLimit({ maxStreams: options.maxSseConnections }),

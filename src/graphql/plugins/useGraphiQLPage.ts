@@ -1,18 +1,18 @@
 /**
  * `useGraphiQLPage`: GraphiQL for browsers at the GraphQL endpoint. The page inlines its scripts, styles and editor
  * workers (about 9 MB), so nothing comes from a CDN and it works offline; it is rendered and compressed once. It holds
- * no data: the queries it sends need a token like any other. It may not be framed by another page (clickjacking).
+ * no data: the queries it sends need a token like any other, typed into its Headers tab (which GraphiQL does not store
+ * in the browser unless its settings say so). It may not be framed by another page (clickjacking).
  * The renderer is imported on the first request for the page, not at start: its inlined bundle is ~30 MiB of heap
  * that a server nobody browses would carry for nothing.
  */
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import type { Plugin } from 'graphql-yoga';
+import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 
-export interface GraphiQLPageOptions {
-  title: string;
-  /** The query shown when the page opens. */
-  defaultQuery: string;
-}
+/** What the page opens with: the query, the headers (JSON text) and which editor tool is open under the query. */
+export type GraphiQLPageOptions = Required<
+  Pick<GraphiQLOptions, 'title' | 'defaultQuery' | 'defaultHeaders' | 'defaultEditorToolsVisibility'>
+>;
 
 const SECURITY_HEADERS = {
   'x-frame-options': 'DENY',
@@ -25,7 +25,7 @@ export function useGraphiQLPage(options: GraphiQLPageOptions): Plugin {
   let page: Promise<{ html: Buffer; gzip: Buffer; br: Buffer }> | undefined;
   const render = async () => {
     const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
-    const html = Buffer.from(renderGraphiQL({ title: options.title, defaultQuery: options.defaultQuery }));
+    const html = Buffer.from(renderGraphiQL(options));
     return {
       html,
       gzip: gzipSync(html, { level: 9 }),
