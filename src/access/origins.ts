@@ -22,6 +22,7 @@ export interface OriginPolicy {
 }
 
 export interface Refusal {
+  /** In the style of HTTP error bodies; a GraphQL answer writes it in GraphQL's (useAccess.ts). */
   code: 'host_not_allowed' | 'origin_not_allowed';
   message: string;
 }

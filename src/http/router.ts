@@ -44,7 +44,10 @@ function withReasonPhrase(response: Response): Response {
   return new Response(body, { status, statusText: STATUS_CODES[status] ?? '', headers });
 }
 
-/** The JSON error every route answers with; `status` and `requestId` help a caller report it. */
+/**
+ * The JSON error body of every answer outside GraphQL: `{"status":"error","error":{"code","message"}}`, its code in
+ * snake_case (`not_found`). GraphQL's own errors keep GraphQL's shape and style (`extensions.code: "UNAUTHENTICATED"`).
+ */
 export function errorResponse(status: number, code: string, message: string, headers: Record<string, string> = {}): Response {
   return Response.json({ status: 'error', error: { code, message } }, { status, headers });
 }
