@@ -23,6 +23,7 @@ import { useHttpSubscriptionStreams } from './plugins/useHttpSubscriptionStreams
 import { useOperationMetrics } from './plugins/useOperationMetrics.ts';
 import { useSentEventCount } from './plugins/useSentEventCount.ts';
 import { useSseLimit } from './plugins/useSseLimit.ts';
+import { useUnsupportedMediaType } from './plugins/useUnsupportedMediaType.ts';
 import { schema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -100,6 +101,7 @@ export function createGraphQL(options: GraphQLOptions) {
       useAccess({ authenticate: options.authenticate, origins: options.origins, keyWatch: options.keyWatch }),
       useGraphiQLPage({ title: 'Callboard', defaultQuery: EXAMPLE_QUERY }),
       useRequestBodyLimit(MAX_REQUEST_BODY_BYTES),
+      useUnsupportedMediaType(),
       useOperationLimits(),
       useSseLimit({ maxStreams: options.maxSseConnections }),
       useErrorLogging({ logger: options.logger }),

@@ -174,6 +174,12 @@ describe('every HTTP error at /graphql is a GraphQL error body, with a SCREAMING
     ],
     ['a body that is not JSON', () => post(bearer(TOKEN), '{"query":'), 400, 'BAD_REQUEST'],
     [
+      'a body not sent as JSON',
+      () => exchange('POST', '/graphql', { ...bearer(TOKEN), 'content-type': 'text/plain' }, graphql('{ __typename }')),
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+    ],
+    [
       'a method GraphQL does not use',
       () => exchange('PUT', '/graphql', { ...json, ...bearer(TOKEN) }, graphql('{ __typename }')),
       405,
