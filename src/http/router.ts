@@ -13,26 +13,28 @@ export interface NodeServerContext {
 export type RouteHandler = (request: Request, serverContext: NodeServerContext) => Response | Promise<Response>;
 
 export function createRouter(routes: Readonly<Record<string, RouteHandler>>) {
-  const route = (request: Request, serverContext: NodeServerContext) => {
-    let pathname: string;
-    try {
-      pathname = new URL(request.url).pathname;
-    } catch {
-      return errorResponse(400, 'bad_request', 'the request target is not a valid URL path');
-    }
-    const handler = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
-    if (!handler) return errorResponse(404, 'not_found', `nothing is served at ${pathname.slice(0, 200)}`);
-    return handler(request, serverContext);
-  };
-  return createServerAdapter<NodeServerContext>(route, {
-    plugins: [
-      {
-        onResponse({ response, setResponse }) {
-          if (response.statusText === '') setResponse(withReasonPhrase(response));
+  return createServerAdapter<NodeServerContext>(
+    (request, serverContext) => {
+      let pathname: string;
+      try {
+        pathname = new URL(request.url).pathname;
+      } catch {
+        return errorResponse(400, 'bad_request', 'the request target is not a valid URL path');
+      }
+      const route = Object.hasOwn(routes, pathname) ? routes[pathname] : undefined;
+      if (!route) return errorResponse(404, 'not_found', `nothing is served at ${pathname.slice(0, 200)}`);
+      return route(request, serverContext);
+    },
+    {
+      plugins: [
+        {
+          onResponse({ response, setResponse }) {
+            if (response.statusText === '') setResponse(withReasonPhrase(response));
+          },
         },
-      },
-    ],
-  });
+      ],
+    },
+  );
 }
 
 /**
