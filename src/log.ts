@@ -37,21 +37,54 @@ export function describeError(error: unknown): string {
 const MAX_ERROR_LENGTH = 500;
 
 /**
- * A warning that an attacker could repeat at will (a connection refused, a socket evicted): written at most once per
- * `intervalMs` for each kind, with how many happened since the last line, so that a flood cannot flood the log too.
+ * A warning that an attacker could repeat at will (a connection refused, a socket evicted, a page of a refused
+ * origin): written at most once per `intervalMs` for each kind, with how many happened since the last line, so that
+ * a flood cannot flood the log too. `kind` keys the throttle and is the line's `reason` unless `fields` give one.
+ *
+ * A kind may come from the request (an Origin header), so at most `maxKinds` are remembered: a kind whose interval
+ * has passed is forgotten when room is needed, and while every place is taken a new kind is counted under one line,
+ * `more kinds than remembered`, throttled the same way.
  */
-export function throttledWarning(logger: Logger, event: string, intervalMs = 10_000): (kind: string, fields?: LogFields) => void {
-  const counts = new Map<string, number>();
-  const loggedAt = new Map<string, number>();
+export function throttledWarning(
+  logger: Logger,
+  event: string,
+  intervalMs = 10_000,
+  maxKinds = 100,
+): (kind: string, fields?: LogFields) => void {
+  // In the order they were last written, so that the ones whose interval has passed come first.
+  const kinds = new Map<string, Throttle>();
+  const overflow: Throttle = { loggedAt: Number.NEGATIVE_INFINITY, count: 0 };
+  const counted = (throttle: Throttle, now: number) => {
+    throttle.count += 1;
+    if (now - throttle.loggedAt < intervalMs) return undefined;
+    const count = throttle.count;
+    throttle.loggedAt = now;
+    throttle.count = 0;
+    return count;
+  };
   return (kind, fields) => {
-    const count = (counts.get(kind) ?? 0) + 1;
     const now = Date.now();
-    if (now - (loggedAt.get(kind) ?? Number.NEGATIVE_INFINITY) < intervalMs) {
-      counts.set(kind, count);
+    for (const [oldest, throttle] of kinds) {
+      if (kinds.size < maxKinds || now - throttle.loggedAt < intervalMs) break;
+      kinds.delete(oldest);
+    }
+    let throttle = kinds.get(kind);
+    if (!throttle && kinds.size >= maxKinds) {
+      const count = counted(overflow, now);
+      if (count !== undefined) logger.warn(event, { reason: `more kinds than remembered (${maxKinds})`, count });
       return;
     }
-    loggedAt.set(kind, now);
-    counts.set(kind, 0);
+    throttle ??= { loggedAt: Number.NEGATIVE_INFINITY, count: 0 };
+    const count = counted(throttle, now);
+    if (count === undefined) return;
+    kinds.delete(kind);
+    kinds.set(kind, throttle);
     logger.warn(event, { reason: kind, count, ...fields });
   };
+}
+
+interface Throttle {
+  loggedAt: number;
+  /** Since the last line. */
+  count: number;
 }

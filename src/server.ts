@@ -117,7 +117,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         `HOST=${config.host} would expose the GraphQL API to the network without authentication: set API_TOKENS or create an API key (npm run keys -- create ...), or listen on 127.0.0.1`,
       );
     }
-    const origins = createOriginPolicy({ open, corsOrigins: config.corsOrigins });
+    const origins = createOriginPolicy({ open, corsOrigins: config.corsOrigins, logger });
     const keyWatch = createKeyWatch(keys, authenticate, logger);
     const retention = createRetention(database.prisma, config, logger);
     // Read once now, so that storing a delivery stays one statement (its numbers' hashes are checked for erasures).

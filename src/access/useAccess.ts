@@ -106,8 +106,9 @@ function unauthenticated(overHttp: boolean) {
   });
 }
 
+/** A GraphQL error body, so its code is in GraphQL's style: `ORIGIN_NOT_ALLOWED` where /metrics says `origin_not_allowed`. */
 function forbidden({ code, message }: Refusal): Response {
-  return Response.json({ errors: [{ message: `Forbidden: ${message}`, extensions: { code } }] }, { status: 403 });
+  return Response.json({ errors: [{ message: `Forbidden: ${message}`, extensions: { code: code.toUpperCase() } }] }, { status: 403 });
 }
 
 function preflightHeaders(): Record<string, string> {

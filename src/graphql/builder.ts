@@ -3,7 +3,6 @@ import SchemaBuilder from '@pothos/core';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import { GraphQLError } from 'graphql';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import type { AccessContext } from '../access/useAccess.ts';
 import type { CallEventSource } from '../events/eventBus.ts';
@@ -11,7 +10,7 @@ import type PrismaTypes from '../db/generated/pothos-types.ts';
 import { getDatamodel } from '../db/generated/pothos-types.ts';
 import { databaseWork, listSize, MAX_NODE_IDS, maxLength, NODE_LOOKUP_COST } from '../limits/index.ts';
 import { SCOPES, type Scope } from '../access/scopes.ts';
-import { missingScope } from './scopes.ts';
+import { fieldName, scopeError } from './scopes.ts';
 
 export interface Context extends AccessContext {
   readonly prisma: PrismaClient;
@@ -52,14 +51,7 @@ export const builder = new SchemaBuilder<{
     authorizeOnSubscribe: true,
     authScopes: ({ principal }) =>
       Object.fromEntries(SCOPES.map((scope) => [scope, principal?.scopes.has(scope) ?? false])) as Record<Scope, boolean>,
-    unauthorizedError: (_parent, _context, info, result) => {
-      const scope = missingScope(result.failure);
-      const field = `${info.parentType.name}.${info.fieldName}`;
-      return new GraphQLError(
-        scope ? `This API key lacks the "${scope}" scope, which ${field} needs` : `This API key may not read ${field}`,
-        { extensions: { code: 'FORBIDDEN', ...(scope ? { missingScope: scope } : {}) } },
-      );
-    },
+    unauthorizedError: (_parent, _context, info, result) => scopeError(result.failure, fieldName(info)),
   },
   prisma: {
     // The client differs per server instance, so it is taken from the request context.

@@ -23,6 +23,7 @@ import { useHttpSubscriptionStreams } from './plugins/useHttpSubscriptionStreams
 import { useOperationMetrics } from './plugins/useOperationMetrics.ts';
 import { useSentEventCount } from './plugins/useSentEventCount.ts';
 import { useSseLimit } from './plugins/useSseLimit.ts';
+import { useUnsupportedMediaType } from './plugins/useUnsupportedMediaType.ts';
 import { schema } from './schema.ts';
 
 export const GRAPHQL_PATH = '/graphql';
@@ -150,6 +151,7 @@ export function createGraphQL(options: GraphQLOptions) {
         defaultEditorToolsVisibility: 'headers',
       }),
       useRequestBodyLimit(MAX_REQUEST_BODY_BYTES),
+      useUnsupportedMediaType(),
       useOperationLimits(),
       useSseLimit({ maxStreams: options.maxSseConnections }),
       useErrorLogging({ logger: options.logger }),

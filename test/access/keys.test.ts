@@ -69,7 +69,7 @@ const CASES = HOLDERS.flatMap((holder) =>
 function expectRefused(result: any, scope: string) {
   expect(result.errors?.length, JSON.stringify(result)).toBeGreaterThan(0);
   expect(result.errors[0]).toMatchObject({
-    message: expect.stringContaining(`"${scope}" scope`),
+    message: expect.stringContaining(`needs ${scope}, which this API key lacks`),
     extensions: { code: 'FORBIDDEN', missingScope: scope },
   });
   // Refused, never served: not even partly.

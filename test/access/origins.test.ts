@@ -78,7 +78,7 @@ describe('open mode (no API_TOKENS)', () => {
       const response = await request(server, { headers: { origin } });
       expect(response.status, origin).toBe(403);
       expect(response.body).not.toContain('"data"');
-      expect(JSON.parse(response.body).errors[0].extensions.code).toBe('origin_not_allowed');
+      expect(JSON.parse(response.body).errors[0].extensions.code).toBe('ORIGIN_NOT_ALLOWED');
       expect(await upgrade(server, { origin }), origin).toBe(403);
     }
     const preflight = await request(server, {
@@ -94,7 +94,7 @@ describe('open mode (no API_TOKENS)', () => {
     for (const host of [`rebind.evil.example:${port}`, 'evil.example', `127.0.0.1.evil.example:${port}`]) {
       const response = await request(server, { host });
       expect(response.status, host).toBe(403);
-      expect(JSON.parse(response.body).errors[0].extensions.code).toBe('host_not_allowed');
+      expect(JSON.parse(response.body).errors[0].extensions.code).toBe('HOST_NOT_ALLOWED');
       expect(await upgrade(server, { host }), host).toBe(403);
     }
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {

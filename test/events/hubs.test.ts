@@ -129,7 +129,7 @@ describe('subscribers of the same operation', () => {
     for (const { subscription } of withoutScope) {
       expect(subscription.results[0]).toEqual(withoutScope[0]!.subscription.results[0]);
       expect(subscription.results[0].errors[0]).toMatchObject({
-        message: expect.stringMatching(/lacks the "transcripts:read" scope/),
+        message: expect.stringMatching(/needs transcripts:read, which this API key lacks/),
         extensions: { code: 'FORBIDDEN', missingScope: 'transcripts:read' },
       });
     }

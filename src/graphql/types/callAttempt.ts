@@ -1,3 +1,5 @@
+import type { ForbiddenResult } from '@pothos/plugin-scope-auth';
+import type { GraphQLResolveInfo } from 'graphql';
 import {
   AGGREGATE_STATEMENT_COST,
   ASSUMED_TRANSCRIPT_TURNS,
@@ -18,6 +20,7 @@ import {
 } from '../../read/callAttempt.ts';
 import { TURNS_IN_ORDER } from '../../read/onePage.ts';
 import { builder } from '../builder.ts';
+import { fieldName, scopeError } from '../scopes.ts';
 import { connectionShape, reads, readsRelation } from '../readShape.ts';
 import { CallAttemptStatus, CallEndedBy, CallResult, DialError, revoxEnumFields } from './enums.ts';
 
@@ -83,10 +86,18 @@ export const CallAttemptFilter = builder.inputType('CallAttemptFilter', {
 });
 export type CallAttemptFilterInput = typeof CallAttemptFilter.$inferInput;
 
-/** Searching transcripts reads them, so `transcriptContains` needs the scope that reading them needs. */
-export function attemptFilterScopes(filter: CallAttemptFilterInput | null | undefined) {
-  return filter?.transcriptContains ? { 'transcripts:read': true } : { 'calls:read': true };
-}
+type FilterArgs = { filter?: CallAttemptFilterInput | null };
+
+/**
+ * Searching transcripts reads them, so `transcriptContains` needs the scope that reading them needs; a refusal names
+ * the argument, since the field without it needs only `calls:read`. Spread into each field that takes the filter.
+ */
+export const attemptFilterAuth = {
+  authScopes: (_root: unknown, { filter }: FilterArgs) =>
+    filter?.transcriptContains ? { 'transcripts:read': true } : { 'calls:read': true },
+  unauthorizedError: (_root: unknown, { filter }: FilterArgs, _context: unknown, info: GraphQLResolveInfo, { failure }: ForbiddenResult) =>
+    scopeError(failure, filter?.transcriptContains ? 'filter.transcriptContains' : fieldName(info)),
+};
 
 function hasSearch(args: Record<string, unknown>): boolean {
   return Boolean((args.filter as CallAttemptFilterInput | null | undefined)?.transcriptContains);
@@ -134,7 +145,7 @@ builder.queryFields((t) => ({
   callAttempts: t.prismaConnection(
     {
       type: 'CallAttempt',
-      authScopes: (_root, { filter }) => attemptFilterScopes(filter),
+      ...attemptFilterAuth,
       cursor: 'id',
       description: 'Call attempts across all orders, most recently ended first unless `orderBy` says otherwise.',
       defaultSize: DEFAULT_PAGE_SIZE,

@@ -13,7 +13,7 @@ import {
 } from '../../read/stats.ts';
 import { builder } from '../builder.ts';
 import { callAttemptCondition, type CallAttemptFilter as ReadCallAttemptFilter } from '../../read/callAttempt.ts';
-import { attemptFilterScopes, CallAttemptFilter, callAttemptFilter } from './callAttempt.ts';
+import { attemptFilterAuth, CallAttemptFilter, callAttemptFilter } from './callAttempt.ts';
 import { CallAttemptStatus, CallResult } from './enums.ts';
 
 const DEFAULT_TIME_ZONE = 'UTC';
@@ -145,7 +145,7 @@ builder.queryField('callStats', (t) =>
     args: { filter: t.arg({ type: CallAttemptFilter }) },
     // The counters' statement; each series is one more.
     extensions: databaseWork(AGGREGATE_STATEMENT_COST),
-    authScopes: (_root, { filter }) => attemptFilterScopes(filter),
+    ...attemptFilterAuth,
     resolve: (_root, { filter }, { prisma }) => new StatsRequest(prisma, callAttemptFilter(filter)),
   }),
 );
