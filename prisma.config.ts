@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { defineConfig } from 'prisma/config';
+// The Prisma CLI is installed as `prisma-cli` (see the README on install size), so `prisma/config` is imported from
+// the package it re-exports.
+import { defineConfig } from '@prisma/config';
 
 // `prisma generate` never runs the schema engine, but Prisma 7 tries to download the native binary unless a path
 // is set. Migrations run through @prisma/schema-engine-wasm instead (src/db/migrations.ts), so any existing file will do.
