@@ -1,17 +1,9 @@
 /** A real redis-server on a loopback port, started and stopped by the test. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from './ports.ts';
 
 export const redisServerPath = spawnSync('sh', ['-c', 'command -v redis-server']).stdout.toString().trim() || undefined;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 export interface RedisServer {
   url: string;

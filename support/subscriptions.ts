@@ -102,3 +102,19 @@ export async function subscribeSse(baseUrl: string, query: string, variables?: R
 export async function waitFor(condition: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 10));
 }
+
+/** How a WebSocket upgrade to /graphql with these headers ends: its HTTP status when refused, 101 when accepted. */
+export function upgradeStatus(baseUrl: string, headers: Record<string, string>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const socket = new WebSocket(`${baseUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers });
+    socket.on('unexpected-response', (_request, response) => {
+      resolve(response.statusCode!);
+      socket.terminate();
+    });
+    socket.on('open', () => {
+      resolve(101);
+      socket.terminate();
+    });
+    socket.on('error', () => {});
+  });
+}

@@ -10,6 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { orderDelivery } from '../support/deliveries.ts';
 import { exited, spawnServer, startServerProcess } from './helpers/process.ts';
 import { deliver, fixture, graphql, rawExchange, startTestServer, WEBHOOK_SECRET } from '../support/server.ts';
+import { freePort } from '../support/ports.ts';
 
 const databases: TestDatabase[] = [];
 async function freshDatabase() {
@@ -26,15 +27,6 @@ function descendantsOf(pid: number): number[] {
   const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
   return children.flatMap((child) => [child, ...descendantsOf(child)]);
 }
-/** A port that was free a moment ago, for a server that must be reached before it says which port it took. */
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
 /** The tables of a PostgreSQL database's public schema. */
 async function tablesIn(databaseUrl: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });

@@ -4,10 +4,10 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { freePort } from '../../support/ports.ts';
 
 export interface PostgresServer {
   /** URL of the server's maintenance database (where databases are created). */
@@ -16,14 +16,6 @@ export interface PostgresServer {
   /** How it was obtained, for the report. */
   source: 'DATABASE_URL' | 'started by the suite';
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 function debianPostgresBin(): string | undefined {

@@ -5,8 +5,8 @@
  */
 import http from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../../support/server.ts';
+import { upgradeStatus } from '../../support/subscriptions.ts';
 
 const QUERY = JSON.stringify({ query: '{ callStats { attempts } }' });
 const servers: TestServer[] = [];
@@ -45,22 +45,6 @@ function request(server: TestServer, options: { method?: string; host?: string; 
   });
 }
 
-/** How a WebSocket upgrade with these headers ends: its HTTP status when refused, 101 when accepted. */
-function upgrade(server: TestServer, headers: Record<string, string>) {
-  return new Promise<number>((resolve) => {
-    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers });
-    socket.on('unexpected-response', (_req, response) => {
-      resolve(response.statusCode!);
-      socket.terminate();
-    });
-    socket.on('open', () => {
-      resolve(101);
-      socket.terminate();
-    });
-    socket.on('error', () => {});
-  });
-}
-
 describe('open mode (no API_TOKENS)', () => {
   it('answers loopback pages, with CORS headers and never credentials', async () => {
     const server = await serverWith({});
@@ -79,7 +63,7 @@ describe('open mode (no API_TOKENS)', () => {
       expect(response.status, origin).toBe(403);
       expect(response.body).not.toContain('"data"');
       expect(JSON.parse(response.body).errors[0].extensions.code).toBe('ORIGIN_NOT_ALLOWED');
-      expect(await upgrade(server, { origin }), origin).toBe(403);
+      expect(await upgradeStatus(server.url, { origin }), origin).toBe(403);
     }
     const preflight = await request(server, {
       method: 'OPTIONS',
@@ -95,7 +79,7 @@ describe('open mode (no API_TOKENS)', () => {
       const response = await request(server, { host });
       expect(response.status, host).toBe(403);
       expect(JSON.parse(response.body).errors[0].extensions.code).toBe('HOST_NOT_ALLOWED');
-      expect(await upgrade(server, { host }), host).toBe(403);
+      expect(await upgradeStatus(server.url, { host }), host).toBe(403);
     }
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
       expect((await request(server, { host })).status, host).toBe(200);
@@ -139,8 +123,8 @@ describe('with API tokens', () => {
     expect(allowed.headers.vary).toMatch(/Origin/);
     const refused = await request(server, { headers: { origin: 'https://other.example', authorization: `Bearer ${token}` } });
     expect(refused.status).toBe(403);
-    expect(await upgrade(server, { origin: 'https://other.example' })).toBe(403);
-    expect(await upgrade(server, { origin: 'https://dashboard.example' })).toBe(101);
+    expect(await upgradeStatus(server.url, { origin: 'https://other.example' })).toBe(403);
+    expect(await upgradeStatus(server.url, { origin: 'https://dashboard.example' })).toBe(101);
   });
 });
 

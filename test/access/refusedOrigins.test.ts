@@ -4,8 +4,8 @@
  * and never the request's token.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { startTestServer, type TestServer } from '../../support/server.ts';
+import { upgradeStatus } from '../../support/subscriptions.ts';
 
 const TOKEN = 'refused-origins-token-0123456789';
 const servers: TestServer[] = [];
@@ -36,22 +36,6 @@ function post(server: TestServer, origin: string) {
   });
 }
 
-/** The HTTP status that refuses a WebSocket upgrade from `origin`. */
-function upgrade(server: TestServer, origin: string) {
-  return new Promise<number>((resolve) => {
-    const socket = new WebSocket(`${server.url.replace('http', 'ws')}/graphql`, 'graphql-transport-ws', { headers: { origin } });
-    socket.on('unexpected-response', (_request, response) => {
-      resolve(response.statusCode!);
-      socket.terminate();
-    });
-    socket.on('open', () => {
-      resolve(101);
-      socket.terminate();
-    });
-    socket.on('error', () => {});
-  });
-}
-
 describe('a refused origin', () => {
   it('is logged once a minute, with the CORS_ORIGINS that would allow it, in open mode', async () => {
     const server = await serverWith({});
@@ -71,7 +55,7 @@ describe('a refused origin', () => {
     // The same origin again, by any way in, within the minute: nothing more.
     expect((await preflight(server, 'https://app.example.com')).status).toBe(403);
     expect((await post(server, 'https://app.example.com')).status).toBe(403);
-    expect(await upgrade(server, 'https://app.example.com')).toBe(403);
+    expect(await upgradeStatus(server.url, { origin: 'https://app.example.com' })).toBe(403);
     expect(refusals(server)).toHaveLength(1);
 
     // Another origin has a line of its own; an allowed one has none.
@@ -83,7 +67,7 @@ describe('a refused origin', () => {
 
   it('names the list that would allow it when CORS_ORIGINS is set, and says when nothing would', async () => {
     const server = await serverWith({ apiTokens: [TOKEN], corsOrigins: ['https://dashboard.example'] });
-    expect(await upgrade(server, 'https://APP.example.com:443')).toBe(403);
+    expect(await upgradeStatus(server.url, { origin: 'https://APP.example.com:443' })).toBe(403);
     expect((await post(server, 'null')).status).toBe(403);
     expect(refusals(server)).toMatchObject([
       {

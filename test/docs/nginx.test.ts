@@ -10,13 +10,14 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { orderDelivery } from '../../support/deliveries.ts';
 import { startTestServer, WEBHOOK_SECRET, type TestServer } from '../../support/server.ts';
+import { freePort } from '../../support/ports.ts';
 
 const NGINX = [...(process.env.PATH ?? '').split(':'), '/usr/sbin']
   .map((directory) => path.join(directory, 'nginx'))
@@ -65,14 +66,6 @@ async function writeConfig(prefix: string, configs: string[], rewrite: (config: 
       `http {\n  ${temporary.join('\n  ')}\n  include ${prefix}/conf.d/*.conf;\n}\n`,
   );
   return ['-p', prefix, '-c', path.join(prefix, 'nginx.conf'), '-e', path.join(prefix, 'logs/error.log')];
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitForPort(port: number, nginx: ChildProcess): Promise<void> {
