@@ -17,7 +17,8 @@ import { orderDelivery } from '../support/deliveries.ts';
 import { waitFor, wsClient } from '../support/subscriptions.ts';
 import { loadDataSet, SEARCH_WORD } from './lib/data.ts';
 import { createDatabase, dropDatabase, obtainPostgres, withClient } from './lib/postgres.ts';
-import { CALLBOARD_PAGE, CALLBOARD_SEARCH, WEBHOOK_SECRET } from './scenarios/http.ts';
+import { CALLBOARD_PAGE, CALLBOARD_SEARCH } from './lib/documents.ts';
+import { WEBHOOK_SECRET } from './scenarios/http.ts';
 
 const { values } = parseArgs({ options: { scale: { type: 'string', default: '0.01' } } });
 const postgres = await obtainPostgres();

@@ -3,6 +3,7 @@ import { orderDelivery } from '../../support/deliveries.ts';
 import { compareSides, expectOk, type Side, type SideResult, type Timing } from '../lib/load.ts';
 import type { ServerProcess } from '../lib/proc.ts';
 import { SEARCH_WORD } from '../lib/data.ts';
+import { CALLBOARD_PAGE, CALLBOARD_SEARCH, POSTGRAPHILE_PAGE, POSTGRAPHILE_SEARCH } from '../lib/documents.ts';
 
 export const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
@@ -57,18 +58,6 @@ export async function ingestScenario(
     32,
   );
 }
-
-export const CALLBOARD_PAGE = `query Page { callOrders(first: 50) { nodes { revoxId createdAt toPhoneNumber isCompleted callsCount
-  lastAttempt { revoxId status result startedAt endedAt transcript { role content } } } } }`;
-export const POSTGRAPHILE_PAGE = `query Page { allCallOrders(first: 50, orderBy: [CREATED_AT_DESC, ROW_ID_DESC]) { nodes { revoxId createdAt toPhoneNumber isCompleted callsCount
-  lastAttempt: callAttemptsByCallOrderId(first: 1, orderBy: [STARTED_AT_DESC, ROW_ID_DESC]) { nodes { revoxId status result startedAt endedAt
-    transcript: transcriptMessagesByCallAttemptId(orderBy: POSITION_ASC) { nodes { role content } } } } } } }`;
-
-export const CALLBOARD_SEARCH = `query Search { callAttempts(first: 20, filter: { transcriptContains: "${SEARCH_WORD}", result: [HUMAN] }) {
-  nodes { revoxId phoneNumber result endedAt callOrder { revoxId } } } }`;
-export const POSTGRAPHILE_SEARCH = `query Search { allCallAttempts(first: 20, orderBy: [ENDED_AT_DESC, ROW_ID_DESC], filter: {
-  result: { in: ["human"] }, transcriptMessagesByCallAttemptId: { some: { content: { includesInsensitive: "${SEARCH_WORD}" } } } }) {
-  nodes { revoxId phoneNumber result endedAt callOrder: callOrderByCallOrderId { revoxId } } } }`;
 
 function graphqlSide(
   name: string,

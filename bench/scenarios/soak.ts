@@ -7,7 +7,8 @@ import { fork } from 'node:child_process';
 import { orderDelivery } from '../../support/deliveries.ts';
 import { runLoad } from '../lib/load.ts';
 import type { ServerProcess } from '../lib/proc.ts';
-import { CALLBOARD_PAGE, CALLBOARD_SEARCH, WEBHOOK_SECRET } from './http.ts';
+import { CALLBOARD_PAGE, CALLBOARD_SEARCH } from '../lib/documents.ts';
+import { WEBHOOK_SECRET } from './http.ts';
 
 export interface SoakResult {
   minutes: number;

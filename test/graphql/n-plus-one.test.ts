@@ -1,6 +1,6 @@
 /** A page of orders with their attempts and transcripts costs a fixed number of SQL statements, whatever its size. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CALLBOARD_PAGE, CALLBOARD_SEARCH } from '../../bench/scenarios/http.ts';
+import { CALLBOARD_PAGE, CALLBOARD_SEARCH } from '../../bench/lib/documents.ts';
 import { seedOrders } from '../helpers/seed.ts';
 import { secretsScrubbed, startTestServer, type TestServer } from '../../support/server.ts';
 
@@ -53,7 +53,7 @@ describe('SQL statements per page', () => {
     expect(large.sql.length, large.sql.join('\n')).toBe(small.sql.length);
   });
 
-  // The benchmark's own requests (bench/scenarios/http.ts), word for word.
+  // The benchmark's own requests (bench/lib/documents.ts), word for word.
   it('the page of orders with their last attempt and its transcript is one statement', async () => {
     const { sql, data } = await statementsFor(CALLBOARD_PAGE, {});
     expect(data.callOrders.nodes).toHaveLength(50);
