@@ -88,15 +88,28 @@ export type CallAttemptFilterInput = typeof CallAttemptFilter.$inferInput;
 
 type FilterArgs = { filter?: CallAttemptFilterInput | null };
 
+/** The filter's conditions that read transcript content (and structured output), so need `transcripts:read`. */
+const CONTENT_CONDITIONS = ['transcriptContains'] as const satisfies (keyof CallAttemptFilterInput)[];
+
 /**
- * Searching transcripts reads them, so `transcriptContains` needs the scope that reading them needs; a refusal names
+ * The argument that makes this filter a read of content (`filter.transcriptContains`), if any: such a filter needs
+ * `transcripts:read`, and a refusal names that argument. GraphQL and the export ask the same question here.
+ */
+export function contentConditionOf(filter: CallAttemptFilterInput | null | undefined): string | undefined {
+  // An empty text is no condition (see callAttemptFilter).
+  const name = CONTENT_CONDITIONS.find((condition) => ![undefined, null, ''].includes(filter?.[condition]));
+  return name && `filter.${name}`;
+}
+
+/**
+ * Searching transcripts reads them, so a content condition needs the scope that reading them needs; a refusal names
  * the argument, since the field without it needs only `calls:read`. Spread into each field that takes the filter.
  */
 export const attemptFilterAuth = {
   authScopes: (_root: unknown, { filter }: FilterArgs) =>
-    filter?.transcriptContains ? { 'transcripts:read': true } : { 'calls:read': true },
+    contentConditionOf(filter) ? { 'transcripts:read': true } : { 'calls:read': true },
   unauthorizedError: (_root: unknown, { filter }: FilterArgs, _context: unknown, info: GraphQLResolveInfo, { failure }: ForbiddenResult) =>
-    scopeError(failure, filter?.transcriptContains ? 'filter.transcriptContains' : fieldName(info)),
+    scopeError(failure, contentConditionOf(filter) ?? fieldName(info)),
 };
 
 function hasSearch(args: Record<string, unknown>): boolean {
