@@ -129,7 +129,7 @@ export function callAttemptFilter(input: CallAttemptFilterInput | null | undefin
   };
 }
 
-const CallAttemptOrderBy = builder.enumType('CallAttemptOrderBy', {
+export const CallAttemptOrderBy = builder.enumType('CallAttemptOrderBy', {
   description: 'An attempt that has not ended (or started) yet counts as the most recent: first when DESC, last when ASC.',
   values: {
     ENDED_AT_DESC: { value: 'ENDED_AT_DESC' },
@@ -139,7 +139,8 @@ const CallAttemptOrderBy = builder.enumType('CallAttemptOrderBy', {
   } as const,
 });
 
-const ATTEMPT_ORDERS: Record<typeof CallAttemptOrderBy.$inferType, CallAttemptOrder> = {
+/** Each `CallAttemptOrderBy` as the read model's order (the export names orders the same way). */
+export const ATTEMPT_ORDERS: Record<typeof CallAttemptOrderBy.$inferType, CallAttemptOrder> = {
   ENDED_AT_DESC: { field: 'endedAt', direction: 'desc' },
   ENDED_AT_ASC: { field: 'endedAt', direction: 'asc' },
   STARTED_AT_DESC: { field: 'startedAt', direction: 'desc' },
