@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import pg from 'pg';
 import { createTestDatabase } from '../support/database.ts';
 import { orderDelivery } from '../support/deliveries.ts';
@@ -19,6 +18,7 @@ import { startTestServer } from '../support/server.ts';
 import { applyMigrations } from '../src/db/migrations.ts';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PGLITE_EXTENSIONS } from '../src/db/pgliteExtensions.ts';
 
 const { values } = parseArgs({ options: { deliveries: { type: 'string', default: '100' }, turns: { type: 'string', default: '200' } } });
 const deliveries = Number(values.deliveries);
@@ -93,7 +93,7 @@ async function baselineDatabase(): Promise<{ transaction: Transaction; close(): 
     };
   }
   const pglite = await PGlite.create(`${database.dataDir}/pgdata`, {
-    extensions: { pg_trgm },
+    extensions: PGLITE_EXTENSIONS,
     startParams: PGlite.defaultStartParams.filter((param) => param !== '-F'),
   });
   await applyMigrations(new PrismaPGlite(pglite));

@@ -46,6 +46,8 @@ export interface Config {
   revoxReconcileStaleAfterMs: number;
   /** The reconciliation reads at most this many calls a minute. */
   revoxReconcileMaxPerMinute: number;
+  /** The PostgreSQL text search configuration of full-text search (`simple`: no stemming). */
+  transcriptSearchLanguage: string;
 }
 
 export class ConfigError extends Error {
@@ -98,7 +100,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     revoxReconcileIntervalMs: duration(env, 'REVOX_RECONCILE_INTERVAL', '10m', { minMs: 1_000, zero: 'off' }),
     revoxReconcileStaleAfterMs: duration(env, 'REVOX_RECONCILE_STALE_AFTER', '30m', { minMs: 0, zero: 'allowed' }),
     revoxReconcileMaxPerMinute: integer(env, 'REVOX_RECONCILE_MAX_PER_MINUTE', 60, 1, 6_000),
+    transcriptSearchLanguage: searchLanguage(env),
   };
+}
+
+/** A text search configuration's name; whether the database has it is checked at start (src/db/searchLanguage.ts). */
+function searchLanguage(env: NodeJS.ProcessEnv): string {
+  const name = nonEmpty(env, 'TRANSCRIPT_SEARCH_LANGUAGE') ?? 'simple';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) {
+    throw new ConfigError(
+      `TRANSCRIPT_SEARCH_LANGUAGE must name a PostgreSQL text search configuration such as simple, english or french, got "${name.slice(0, 64)}"`,
+    );
+  }
+  return name;
 }
 
 function revoxApiKey(env: NodeJS.ProcessEnv): string | undefined {

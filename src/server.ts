@@ -13,6 +13,7 @@ import { loadErasureHashKey } from './ingest/numberHashes.ts';
 import { createRetention, type PurgeCounts } from './governance/retention.ts';
 import { scrubStoredSecrets } from './governance/scrubSecrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
+import { applySearchLanguage } from './db/searchLanguage.ts';
 import { createEventBus, type EventBus, type SubscriberLimits } from './events/eventBus.ts';
 import { redisTransportFromConfig } from './events/redisTransport.ts';
 import { createSubscriptionHubs, type SubscriptionHubs } from './events/subscriptionHub.ts';
@@ -122,6 +123,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const retention = createRetention(database.prisma, config, logger);
     // Read once now, so that storing a delivery stays one statement (its numbers' hashes are checked for erasures).
     await loadErasureHashKey(database.prisma);
+    await applySearchLanguage(database.prisma, config.transcriptSearchLanguage, logger);
     const yoga = createGraphQL({
       prisma: database.prisma,
       events,

@@ -7,9 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import pg from 'pg';
+import { PGLITE_EXTENSIONS } from '../src/db/pgliteExtensions.ts';
 
 export const serverUrl = process.env.DATABASE_URL;
 export const backend = serverUrl ? 'postgres' : 'pglite';
@@ -74,7 +74,7 @@ export async function databaseOnTcp(): Promise<TcpDatabase> {
       dispose: () => database.dispose(),
     };
   }
-  const db = await PGlite.create({ extensions: { pg_trgm } });
+  const db = await PGlite.create({ extensions: PGLITE_EXTENSIONS });
   const socketServer = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 32 });
   await socketServer.start();
   const port = Number(socketServer.getServerConn().split(':').at(-1));

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import type { SqlDriverAdapter, SqlDriverAdapterFactory, SqlQuery } from '@prisma/driver-adapter-utils';
@@ -13,6 +12,7 @@ import { applyMigrations } from './migrations.ts';
 import { makePrivateDirectory } from './privateDirectory.ts';
 import { currentRequestWork, RequestGoneError, requestStatement } from './requestWork.ts';
 import { routeStatementsToPool } from './statements.ts';
+import { PGLITE_EXTENSIONS } from './pgliteExtensions.ts';
 
 export type { PrismaClient };
 
@@ -246,7 +246,7 @@ async function embeddedAdapter(dataDir: string): Promise<OpenedAdapter> {
     const pgdata = embeddedFiles(dataDir);
     await mkdir(pgdata, { recursive: true, mode: 0o700 });
     pglite = await PGlite.create(pgdata, {
-      extensions: { pg_trgm },
+      extensions: PGLITE_EXTENSIONS,
       startParams: PGLITE_START_PARAMS,
       relaxedDurability: false,
     });

@@ -10,7 +10,12 @@ interface FunctionSource {
   file: string;
 }
 
-const functionSources: FunctionSource[] = [{ name: 'callboard_store_delivery', file: 'src/ingest/storeDelivery.sql' }];
+const functionSources: FunctionSource[] = [
+  { name: 'callboard_store_delivery', file: 'src/ingest/storeDelivery.sql' },
+  { name: 'callboard_search_config', file: 'src/db/transcriptSearch.sql' },
+  { name: 'callboard_transcript_vector', file: 'src/db/transcriptSearch.sql' },
+  { name: 'callboard_index_transcripts', file: 'src/db/transcriptSearch.sql' },
+];
 
 /**
  * The SQL for the next migration: the definition (with the comment above it) of each function whose source file

@@ -5,7 +5,6 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import {
   bindMigrationAwareSqlAdapterFactory,
   DriverAdapterError,
@@ -16,6 +15,7 @@ import {
 import type * as SchemaEngineWasm from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { Pool } from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import { PGLITE_EXTENSIONS } from './pgliteExtensions.ts';
 
 let wasmModule: Promise<typeof SchemaEngineWasm> | undefined;
 
@@ -101,14 +101,14 @@ export function withoutShadowDatabase(adapterFactory: SqlDriverAdapterFactory): 
 }
 
 /**
- * One throwaway in-memory PGlite (with pg_trgm available) serves as both the engine's main and shadow database:
+ * One throwaway in-memory PGlite (with Callboard's extensions available) serves as both the engine's main and shadow database:
  * a diff only reads the main one, and creating a PGlite (initdb) costs seconds.
  */
 export async function scratchDatabase(): Promise<{
   factory: SqlMigrationAwareDriverAdapterFactory;
   close: () => Promise<void>;
 }> {
-  const pglite = await PGlite.create({ extensions: { pg_trgm } });
+  const pglite = await PGlite.create({ extensions: PGLITE_EXTENSIONS });
   const adapterFactory = new PrismaPGlite(pglite);
   return {
     factory: {

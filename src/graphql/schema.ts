@@ -5,6 +5,7 @@ import './types/scalars.ts';
 import './types/callOrder.ts';
 import './types/callAttempt.ts';
 import './types/transcriptMessage.ts';
+import './types/transcriptHighlight.ts';
 import './types/callStats.ts';
 import './types/callCompleted.ts';
 import './types/apiKey.ts';

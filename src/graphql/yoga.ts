@@ -25,6 +25,7 @@ import { useSentEventCount } from './plugins/useSentEventCount.ts';
 import { useSseLimit } from './plugins/useSseLimit.ts';
 import { useUnsupportedMediaType } from './plugins/useUnsupportedMediaType.ts';
 import { schema } from './schema.ts';
+import { maskErrors } from './userErrors.ts';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -126,8 +127,8 @@ export function createGraphQL(options: GraphQLOptions) {
     }),
     logging: false,
     // Errors from resolvers reach clients as "Unexpected error." with no stack or SQL (useErrorLogging logs them);
-    // GraphQLErrors we throw on purpose (bad arguments) keep their message.
-    maskedErrors: true,
+    // GraphQLErrors we throw on purpose (bad arguments) and reads that cannot be answered as asked keep their message.
+    maskedErrors: maskErrors,
     // Served by useGraphiQLPage, with security headers and compression.
     graphiql: false,
     // useAccess sets CORS headers: Yoga's default reflects any origin and allows credentials.

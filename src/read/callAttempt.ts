@@ -1,7 +1,19 @@
 /** Reading call attempts: the filter and the order, as Prisma and as SQL, and the reads themselves. */
 import { Prisma, type CallAttempt, type PrismaClient } from '../db/generated/prisma/client.ts';
-import { column, escapeLike, prismaWhere, rawValueCondition, sqlWhere, type Condition, type RawValueSelection } from './filter.ts';
-import { pageWindow, readPage, type PrismaPageQuery, type RowShape } from './onePage.ts';
+import { runStatement } from '../db/statements.ts';
+import {
+  column,
+  escapeLike,
+  prismaWhere,
+  rawValueCondition,
+  sqlWhere,
+  type Condition,
+  type RawValueSelection,
+  type SqlOnlyCondition,
+} from './filter.ts';
+import { fieldKey, pageWindow, readPage, type PrismaPageQuery, type RowShape, type SortKey } from './onePage.ts';
+import { ReadRequestError } from './readRequestError.ts';
+import { relevance, transcriptMatchCondition } from './transcriptSearch.ts';
 
 /** Every condition given must hold. Time ranges are half-open: `...After` inclusive, `...Before` exclusive. */
 export interface CallAttemptFilter {
@@ -12,21 +24,28 @@ export interface CallAttemptFilter {
   endedBefore?: Date;
   /** Text in any transcript turn, case-insensitive, matched literally (% and _ are no wildcards). */
   transcriptContains?: string;
+  /** A full-text search in web-search syntax over the whole transcript (src/read/transcriptSearch.ts). */
+  transcriptMatches?: string;
 }
 
-/** An attempt that has not ended (or started) yet sorts as the most recent: PostgreSQL's own null placement. */
+/**
+ * An attempt that has not ended (or started) yet sorts as the most recent: PostgreSQL's own null placement.
+ * `relevance`: best match of `transcriptMatches` first, then as `endedAt` descending.
+ */
 export interface CallAttemptOrder {
-  field: 'endedAt' | 'startedAt';
+  field: 'endedAt' | 'startedAt' | 'relevance';
   direction: 'asc' | 'desc';
 }
 
 /** The alias the SQL form of the filter reads `call_attempts` under. */
 const ATTEMPT_ALIAS = 'a';
 
-function conditions(filter: CallAttemptFilter | undefined): Condition<Prisma.CallAttemptWhereInput>[] {
+type AttemptCondition = Condition<Prisma.CallAttemptWhereInput> | SqlOnlyCondition;
+
+function conditions(filter: CallAttemptFilter | undefined): AttemptCondition[] {
   if (!filter) return [];
   const a = (name: string) => column(ATTEMPT_ALIAS, name);
-  const list: Condition<Prisma.CallAttemptWhereInput>[] = [];
+  const list: AttemptCondition[] = [];
   if (filter.status) list.push(rawValueCondition('status', a('status'), filter.status));
   if (filter.result) list.push(rawValueCondition('result', a('result'), filter.result));
   if (filter.phoneNumber !== undefined) {
@@ -44,11 +63,8 @@ function conditions(filter: CallAttemptFilter | undefined): Condition<Prisma.Cal
       sql: Prisma.sql`EXISTS (SELECT 1 FROM transcript_messages m WHERE m.call_attempt_id = ${a('id')} AND m.content ILIKE ${`%${escaped}%`})`,
     });
   }
+  if (filter.transcriptMatches !== undefined) list.push(transcriptMatchCondition(ATTEMPT_ALIAS, filter.transcriptMatches));
   return list;
-}
-
-export function callAttemptWhere(filter: CallAttemptFilter | undefined): Prisma.CallAttemptWhereInput {
-  return prismaWhere(conditions(filter));
 }
 
 /** The same filter as an SQL condition on `call_attempts a`. */
@@ -56,8 +72,14 @@ export function callAttemptCondition(filter: CallAttemptFilter | undefined): Pri
   return sqlWhere(conditions(filter));
 }
 
-function prismaOrder({ field, direction }: CallAttemptOrder): Prisma.CallAttemptOrderByWithRelationInput[] {
-  return [{ [field]: direction }, { id: direction }];
+/** The order's keys (then the id): a relevance order ranks by the filter's search, which it needs. */
+function sortKeys({ field }: CallAttemptOrder, filter: CallAttemptFilter | undefined): SortKey[] {
+  if (field !== 'relevance') return [fieldKey(field, true)];
+  const query = filter?.transcriptMatches;
+  if (query === undefined) {
+    throw new ReadRequestError('The RELEVANCE order ranks attempts by their match of filter.transcriptMatches: give that filter too.');
+  }
+  return [{ value: (alias) => relevance(alias, query), nullable: false }, fieldKey('endedAt', true)];
 }
 
 export function findCallAttempt(prisma: PrismaClient, query: object, revoxId: string) {
@@ -69,8 +91,12 @@ export function findCallAttemptById(prisma: PrismaClient, query: object, id: str
   return prisma.callAttempt.findUniqueOrThrow({ ...query, where: { id } });
 }
 
-export function countCallAttempts(prisma: PrismaClient, filter: CallAttemptFilter | undefined) {
-  return prisma.callAttempt.count({ where: callAttemptWhere(filter) });
+export async function countCallAttempts(prisma: PrismaClient, filter: CallAttemptFilter | undefined): Promise<number> {
+  const [row] = await runStatement<{ count: number }>(
+    prisma,
+    Prisma.sql`SELECT count(*)::int AS count FROM call_attempts ${Prisma.raw(ATTEMPT_ALIAS)} WHERE ${callAttemptCondition(filter)}`,
+  );
+  return row?.count ?? 0;
 }
 
 export interface CallAttemptPage {
@@ -82,17 +108,29 @@ export interface CallAttemptPage {
   shape: RowShape | null;
 }
 
-/** A page of attempts: in one statement when the shape allows, otherwise through Prisma; the same rows either way. */
-export function findCallAttempts(prisma: PrismaClient, { filter, order, query, shape }: CallAttemptPage) {
-  if (shape) {
-    return readPage<CallAttempt>(prisma, {
+/**
+ * A page of attempts: in one statement when the shape allows, otherwise through Prisma; the same rows either way.
+ * What Prisma cannot filter or order by (a full-text search, its relevance) is read in SQL as the page's ids, and
+ * Prisma then reads those rows with the selection.
+ */
+export async function findCallAttempts(prisma: PrismaClient, { filter, order, query, shape }: CallAttemptPage) {
+  const page = (rowShape: RowShape) =>
+    readPage<CallAttempt>(prisma, {
       model: 'CallAttempt',
-      shape,
+      shape: rowShape,
       alias: ATTEMPT_ALIAS,
       where: callAttemptCondition(filter),
-      sort: { ...order, nullable: true },
+      sort: { keys: sortKeys(order, filter), direction: order.field === 'relevance' ? 'desc' : order.direction },
       window: pageWindow(query),
     });
+  if (shape) return page(shape);
+  const where = prismaWhere(conditions(filter));
+  if (where && order.field !== 'relevance') {
+    return prisma.callAttempt.findMany({ ...query, where, orderBy: [{ [order.field]: order.direction }, { id: order.direction }] });
   }
-  return prisma.callAttempt.findMany({ ...query, where: callAttemptWhere(filter), orderBy: prismaOrder(order) });
+  const ids = (await page({ fields: ['id'], relations: {} })).map((row) => row.id);
+  const { take: _take, skip: _skip, cursor: _cursor, ...selection } = query;
+  const rows = await prisma.callAttempt.findMany({ ...selection, where: { id: { in: ids } } });
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
 }

@@ -1,7 +1,7 @@
 /** Reading call orders: the filter and the order, as Prisma and as SQL, and the reads themselves. */
 import { Prisma, type CallOrder, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { column, prismaWhere, rawValueCondition, sqlWhere, type Condition, type RawValueSelection } from './filter.ts';
-import { pageWindow, readPage, type PrismaPageQuery, type RowShape } from './onePage.ts';
+import { fieldKey, pageWindow, readPage, type PrismaPageQuery, type RowShape } from './onePage.ts';
 
 /** Every condition given must hold. Time ranges are half-open: `...After` inclusive, `...Before` exclusive. */
 export interface CallOrderFilter {
@@ -76,7 +76,7 @@ export function findCallOrders(prisma: PrismaClient, { filter, order, query, sha
       shape,
       alias: ORDER_ALIAS,
       where: sqlWhere(conditions(filter)),
-      sort: { field: 'createdAt', direction: order, nullable: false },
+      sort: { keys: [fieldKey('createdAt', false)], direction: order },
       window: pageWindow(query),
     });
   }

@@ -19,11 +19,24 @@ export interface Condition<Where> {
   sql: Prisma.Sql;
 }
 
-export function prismaWhere<Where>(conditions: Condition<Where>[]): { AND: Where[] } {
-  return { AND: conditions.map((condition) => condition.prisma) };
+/**
+ * A condition Prisma cannot say (full-text search, JSON comparisons): a filter holding one is read in SQL only, for
+ * its pages and its counts alike.
+ */
+export interface SqlOnlyCondition {
+  prisma?: undefined;
+  sql: Prisma.Sql;
 }
 
-export function sqlWhere(conditions: Condition<unknown>[]): Prisma.Sql {
+/** The conditions as one Prisma `where`; null when one of them exists in SQL only. */
+export function prismaWhere<Where>(conditions: Condition<Where>[]): { AND: Where[] };
+export function prismaWhere<Where>(conditions: (Condition<Where> | SqlOnlyCondition)[]): { AND: Where[] } | null;
+export function prismaWhere<Where>(conditions: (Condition<Where> | SqlOnlyCondition)[]): { AND: Where[] } | null {
+  const wheres = conditions.map((condition) => condition.prisma);
+  return wheres.every((where) => where !== undefined) ? { AND: wheres } : null;
+}
+
+export function sqlWhere(conditions: { sql: Prisma.Sql }[]): Prisma.Sql {
   return conditions.length
     ? Prisma.join(
         conditions.map((condition) => condition.sql),

@@ -191,14 +191,26 @@ export function pageWindow({ take, skip, cursor }: PrismaPageQuery): PageWindow 
   return { take, skip, ...(cursor?.id === undefined ? {} : { cursor: cursor.id }) };
 }
 
+/** One key of a page's order: a value of the row under an alias (a column, or an expression such as a rank). */
+export interface SortKey {
+  value: (alias: string) => Prisma.Sql;
+  /** Whether the value may be NULL, which sorts as the largest value (PostgreSQL's default order). */
+  nullable: boolean;
+}
+
+/** A column of the model's table as a sort key. */
+export function fieldKey(field: string, nullable: boolean): SortKey {
+  return { value: (alias) => Prisma.raw(`${alias}.${columnOf(field)}`), nullable };
+}
+
 export interface PageRequest {
   model: 'CallOrder' | 'CallAttempt';
   shape: RowShape;
   /** The filter, as a condition on the model's table under the alias `alias`. */
   alias: string;
   where: Prisma.Sql;
-  /** The order: one field, then the id, both the same way, with PostgreSQL's null placement (nulls are largest). */
-  sort: { field: string; direction: 'asc' | 'desc'; nullable: boolean };
+  /** The order: its keys, then the id, all the same way. */
+  sort: { keys: SortKey[]; direction: 'asc' | 'desc' };
   window: PageWindow;
 }
 
@@ -217,42 +229,59 @@ export function pageStatement({ model, shape: asked, alias, where, sort, window 
   const { table } = MODELS[model];
   // Cursors are made of the id.
   const shape = { ...asked, fields: [...new Set([...asked.fields, 'id'])] };
-  const sortColumn = columnOf(sort.field);
   const backwards = window.take < 0;
   const walk = (sort.direction === 'asc') !== backwards ? 'ASC' : 'DESC';
-  const columns = [...new Set([...neededFields(model, shape), sort.field])].map((field) => `${alias}.${columnOf(field)}`);
-  const fromCursor = window.cursor === undefined ? null : cursorCondition(table, alias, sortColumn, sort.nullable, walk, window.cursor);
-  const page = Prisma.sql`
-    SELECT ${Prisma.raw(columns.join(', '))} FROM ${Prisma.raw(`${table} ${alias}`)}
-    WHERE ${where}${fromCursor ? Prisma.sql` AND ${fromCursor}` : Prisma.empty}
-    ORDER BY ${Prisma.raw(`${alias}.${sortColumn} ${walk}, ${alias}.id ${walk}`)}
-    LIMIT ${Math.abs(window.take)} OFFSET ${window.skip}`;
   const direction = sort.direction.toUpperCase();
+  const columns = neededFields(model, shape).map((field) => Prisma.raw(`${alias}.${columnOf(field)}`));
+  // Each key is selected as sort_<n>, for the outer statement to keep the page's order.
+  const keys = sort.keys.map((key, n) => Prisma.sql`${key.value(alias)} AS ${Prisma.raw(`sort_${n}`)}`);
+  const order = (way: string, keyAlias: string | null) =>
+    Prisma.raw(
+      [...sort.keys.map((_key, n) => `${keyAlias === null ? '' : `${keyAlias}.`}sort_${n} ${way}`), `${keyAlias ?? alias}.id ${way}`].join(
+        ', ',
+      ),
+    );
+  const fromCursor = window.cursor === undefined ? null : cursorCondition(table, alias, sort.keys, walk, window.cursor);
+  const page = Prisma.sql`
+    SELECT ${Prisma.join([...columns, ...keys])} FROM ${Prisma.raw(`${table} ${alias}`)}
+    WHERE ${where}${fromCursor ? Prisma.sql` AND ${fromCursor}` : Prisma.empty}
+    ORDER BY ${order(walk, null)}
+    LIMIT ${Math.abs(window.take)} OFFSET ${window.skip}`;
   return Prisma.sql`
-    SELECT coalesce(json_agg(${Prisma.raw(rowJson(model, shape, 'p', 0))} ORDER BY ${Prisma.raw(`p.${sortColumn} ${direction}, p.id ${direction}`)}), '[]'::json) AS rows
+    SELECT coalesce(json_agg(${Prisma.raw(rowJson(model, shape, 'p', 0))} ORDER BY ${order(direction, 'p')}), '[]'::json) AS rows
     FROM (${page}) p`;
 }
 
 /**
- * The rows from the cursor row on, walking `walk`: a row whose sort value is past the cursor's, or equal to it with
+ * The rows from the cursor row on, walking `walk`: a row whose keys come after the cursor row's, or equal them with
  * an id not before the cursor's. NULL sorts as the largest value, as in PostgreSQL's default order. The cursor row's
- * value is read once (an InitPlan); a cursor row that does not exist (any more) selects nothing, as with Prisma.
- * Over a column without nulls the condition is a row comparison, which the (value, id) indexes serve directly.
+ * values are read once each (InitPlans); a cursor row that does not exist (any more) selects nothing, as with Prisma.
+ * Over keys without nulls the condition is a row comparison, which the (value, id) indexes serve directly.
  */
-function cursorCondition(table: string, alias: string, sortColumn: string, nullable: boolean, walk: 'ASC' | 'DESC', cursor: string) {
-  const cursorValue = Prisma.sql`(SELECT c.${Prisma.raw(sortColumn)} FROM ${Prisma.raw(table)} c WHERE c.id = ${cursor}::uuid)`;
+function cursorCondition(table: string, alias: string, keys: SortKey[], walk: 'ASC' | 'DESC', cursor: string): Prisma.Sql {
+  const cursorRow = (value: Prisma.Sql) => Prisma.sql`(SELECT ${value} FROM ${Prisma.raw(table)} c WHERE c.id = ${cursor}::uuid)`;
   const cursorExists = Prisma.sql`EXISTS (SELECT 1 FROM ${Prisma.raw(table)} c WHERE c.id = ${cursor}::uuid)`;
-  const value = Prisma.raw(`${alias}.${sortColumn}`);
   const id = Prisma.raw(`${alias}.id`);
   const [past, notBefore] = walk === 'ASC' ? [Prisma.raw('>'), Prisma.raw('>=')] : [Prisma.raw('<'), Prisma.raw('<=')];
-  if (!nullable) return Prisma.sql`${cursorExists} AND (${value}, ${id}) ${notBefore} (${cursorValue}, ${cursor}::uuid)`;
-  // A NULL is past every value walking up, and every value is past a NULL walking down.
-  const nullPast =
-    walk === 'ASC'
-      ? Prisma.sql`${value} IS NULL AND ${cursorValue} IS NOT NULL`
-      : Prisma.sql`${value} IS NOT NULL AND ${cursorValue} IS NULL`;
-  return Prisma.sql`${cursorExists} AND (${value} ${past} ${cursorValue} OR (${nullPast})
-    OR (${value} IS NOT DISTINCT FROM ${cursorValue} AND ${id} ${notBefore} ${cursor}::uuid))`;
+  if (keys.every((key) => !key.nullable)) {
+    const values = Prisma.join([...keys.map((key) => key.value(alias)), id]);
+    const cursorValues = Prisma.join([...keys.map((key) => cursorRow(key.value('c'))), Prisma.sql`${cursor}::uuid`]);
+    return Prisma.sql`${cursorExists} AND (${values}) ${notBefore} (${cursorValues})`;
+  }
+  // From the last key back: past the cursor's on this key, or level with it and not before it on the next ones.
+  const fromKey = keys.reduceRight<Prisma.Sql>((rest, key) => {
+    const value = key.value(alias);
+    const cursorValue = cursorRow(key.value('c'));
+    if (!key.nullable) return Prisma.sql`(${value} ${past} ${cursorValue} OR (${value} = ${cursorValue} AND ${rest}))`;
+    // A NULL is past every value walking up, and every value is past a NULL walking down.
+    const nullPast =
+      walk === 'ASC'
+        ? Prisma.sql`${value} IS NULL AND ${cursorValue} IS NOT NULL`
+        : Prisma.sql`${value} IS NOT NULL AND ${cursorValue} IS NULL`;
+    return Prisma.sql`(${value} ${past} ${cursorValue} OR (${nullPast})
+    OR (${value} IS NOT DISTINCT FROM ${cursorValue} AND ${rest}))`;
+  }, Prisma.sql`${id} ${notBefore} ${cursor}::uuid`);
+  return Prisma.sql`${cursorExists} AND ${fromKey}`;
 }
 
 /** PostgreSQL's JSON gives timestamps as text; Prisma gives Dates. */

@@ -7,6 +7,7 @@
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { FINISHED_ATTEMPT_STATUSES } from '../ingest/statuses.ts';
+import { ReadRequestError } from './readRequestError.ts';
 
 export interface StatsCounters {
   attempts: number;
@@ -41,7 +42,7 @@ export interface StatsSeriesEntry extends StatsCounters {
 export const MAX_SERIES_BUCKETS = 1_000;
 
 /** A request the statistics cannot answer (unknown time zone, too many buckets); the message says why. */
-export class StatsRequestError extends Error {
+export class StatsRequestError extends ReadRequestError {
   override name = 'StatsRequestError';
 }
 

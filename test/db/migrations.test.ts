@@ -3,13 +3,13 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { PrismaPg } from '@prisma/adapter-pg';
 import type { SqlDriverAdapterFactory } from '@prisma/driver-adapter-utils';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { describe, expect, it } from 'vitest';
 import { applyMigrations, diffMigrationsToFunctionSources, diffMigrationsToSchema } from '../../src/db/migrations.ts';
+import { PGLITE_EXTENSIONS } from '../../src/db/pgliteExtensions.ts';
 
 const migrationsDir = new URL('../../prisma/migrations/', import.meta.url);
 const serverUrl = process.env.DATABASE_URL;
@@ -68,7 +68,7 @@ describe('migrations', () => {
   });
 
   it('applies every migration to a fresh PGlite once', async () => {
-    const pglite = await PGlite.create({ extensions: { pg_trgm } });
+    const pglite = await PGlite.create({ extensions: PGLITE_EXTENSIONS });
     try {
       await expectMigratesFreshDatabase(
         new PrismaPGlite(pglite),
@@ -82,11 +82,11 @@ describe('migrations', () => {
   it('applies nothing when a file-backed PGlite is reopened', async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'callboard-migrations-'));
     try {
-      const first = await PGlite.create(dataDir, { extensions: { pg_trgm } });
+      const first = await PGlite.create(dataDir, { extensions: PGLITE_EXTENSIONS });
       expect(await applyMigrations(new PrismaPGlite(first))).toEqual(await migrationNames());
       await first.close();
 
-      const reopened = await PGlite.create(dataDir, { extensions: { pg_trgm } });
+      const reopened = await PGlite.create(dataDir, { extensions: PGLITE_EXTENSIONS });
       try {
         expect(await applyMigrations(new PrismaPGlite(reopened))).toEqual([]);
         const { rows } = await reopened.query("SELECT to_regclass('public.call_orders') IS NOT NULL AS exists");

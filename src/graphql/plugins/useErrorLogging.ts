@@ -7,6 +7,7 @@ import { GraphQLError } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { describeError, type Logger } from '../../log.ts';
 import type { Context } from '../builder.ts';
+import { isUserError } from '../userErrors.ts';
 
 export interface ErrorLoggingOptions {
   /** Where each unexpected error goes, as `graphql.unexpected_error`. */
@@ -17,7 +18,7 @@ export function useErrorLogging({ logger }: ErrorLoggingOptions): Plugin<Context
   const logUnexpected = (errors: readonly GraphQLError[] | undefined, context: Context) => {
     for (const error of errors ?? []) {
       const cause = error.originalError;
-      if (!cause || cause instanceof GraphQLError) continue;
+      if (!cause || cause instanceof GraphQLError || isUserError(cause)) continue;
       logger.error('graphql.unexpected_error', {
         requestId: context.requestId,
         transport: context.transport.name,

@@ -82,6 +82,14 @@ export const CallAttemptFilter = builder.inputType('CallAttemptFilter', {
       description: `Text in any transcript turn, case-insensitive; at most ${MAX_SEARCH_TEXT_LENGTH} characters.`,
       extensions: maxLength(MAX_SEARCH_TEXT_LENGTH),
     }),
+    transcriptMatches: t.string({
+      required: false,
+      description:
+        'Full-text search in web-search syntax over the whole transcript: words (all must occur, in any turns), ' +
+        '"a quoted phrase", `a OR b`, `-word` (excluded). Case- and accent-insensitive; ' +
+        `at most ${MAX_SEARCH_TEXT_LENGTH} characters.`,
+      extensions: maxLength(MAX_SEARCH_TEXT_LENGTH),
+    }),
   }),
 });
 export type CallAttemptFilterInput = typeof CallAttemptFilter.$inferInput;
@@ -89,7 +97,7 @@ export type CallAttemptFilterInput = typeof CallAttemptFilter.$inferInput;
 type FilterArgs = { filter?: CallAttemptFilterInput | null };
 
 /** The filter's conditions that read transcript content (and structured output), so need `transcripts:read`. */
-const CONTENT_CONDITIONS = ['transcriptContains'] as const satisfies (keyof CallAttemptFilterInput)[];
+const CONTENT_CONDITIONS = ['transcriptContains', 'transcriptMatches'] as const satisfies (keyof CallAttemptFilterInput)[];
 
 /**
  * The argument that makes this filter a read of content (`filter.transcriptContains`), if any: such a filter needs
@@ -113,7 +121,8 @@ export const attemptFilterAuth = {
 };
 
 function hasSearch(args: Record<string, unknown>): boolean {
-  return Boolean((args.filter as CallAttemptFilterInput | null | undefined)?.transcriptContains);
+  const filter = args.filter as CallAttemptFilterInput | null | undefined;
+  return Boolean(filter?.transcriptContains || filter?.transcriptMatches);
 }
 
 /** The GraphQL filter as the read model's (an empty text or number is no condition, as it always was). */
@@ -126,6 +135,8 @@ export function callAttemptFilter(input: CallAttemptFilterInput | null | undefin
     ...(input.endedAfter ? { endedAfter: input.endedAfter } : {}),
     ...(input.endedBefore ? { endedBefore: input.endedBefore } : {}),
     ...(input.transcriptContains ? { transcriptContains: input.transcriptContains } : {}),
+    // An empty search is an error that says so, not every attempt.
+    ...(typeof input.transcriptMatches === 'string' ? { transcriptMatches: input.transcriptMatches } : {}),
   };
 }
 
@@ -136,6 +147,10 @@ export const CallAttemptOrderBy = builder.enumType('CallAttemptOrderBy', {
     ENDED_AT_ASC: { value: 'ENDED_AT_ASC' },
     STARTED_AT_DESC: { value: 'STARTED_AT_DESC' },
     STARTED_AT_ASC: { value: 'STARTED_AT_ASC' },
+    RELEVANCE: {
+      value: 'RELEVANCE',
+      description: 'Best match of `filter.transcriptMatches` first (which it needs), ties by end time, newest first.',
+    },
   } as const,
 });
 
@@ -145,6 +160,7 @@ export const ATTEMPT_ORDERS: Record<typeof CallAttemptOrderBy.$inferType, CallAt
   ENDED_AT_ASC: { field: 'endedAt', direction: 'asc' },
   STARTED_AT_DESC: { field: 'startedAt', direction: 'desc' },
   STARTED_AT_ASC: { field: 'startedAt', direction: 'asc' },
+  RELEVANCE: { field: 'relevance', direction: 'desc' },
 };
 
 builder.queryFields((t) => ({

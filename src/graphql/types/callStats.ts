@@ -1,12 +1,10 @@
 /** Aggregates over call attempts: the GraphQL face of src/read/stats.ts, which computes them in PostgreSQL. */
-import { GraphQLError } from 'graphql';
 import type { PrismaClient } from '../../db/generated/prisma/client.ts';
 import { AGGREGATE_STATEMENT_COST, databaseWork, listSize, MAX_IDENTIFIER_LENGTH, maxLength } from '../../limits/index.ts';
 import {
   callStats,
   callStatsSeries,
   MAX_SERIES_BUCKETS,
-  StatsRequestError,
   type StatsBucket,
   type StatsCounters,
   type StatsSeriesEntry,
@@ -122,19 +120,13 @@ const CallStats = builder.objectRef<StatsRequest>('CallStats').implement({
         }),
       },
       extensions: { ...listSize(MAX_SERIES_BUCKETS), ...databaseWork(AGGREGATE_STATEMENT_COST) },
-      resolve: async ({ prisma, filter }, { bucket, timeZone }) => {
-        try {
-          return await callStatsSeries(prisma, callAttemptCondition(filter), {
-            bucket,
-            timeZone: timeZone ?? DEFAULT_TIME_ZONE,
-            endedAfter: filter?.endedAfter,
-            endedBefore: filter?.endedBefore,
-          });
-        } catch (error) {
-          if (error instanceof StatsRequestError) throw new GraphQLError(error.message, { extensions: { code: 'BAD_USER_INPUT' } });
-          throw error;
-        }
-      },
+      resolve: ({ prisma, filter }, { bucket, timeZone }) =>
+        callStatsSeries(prisma, callAttemptCondition(filter), {
+          bucket,
+          timeZone: timeZone ?? DEFAULT_TIME_ZONE,
+          endedAfter: filter?.endedAfter,
+          endedBefore: filter?.endedBefore,
+        }),
     }),
   }),
 });
