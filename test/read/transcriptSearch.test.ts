@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyStore } from '../../src/access/keys.ts';
+import { createTestDatabase } from '../../support/database.ts';
 import { deliveryMaker } from '../../support/deliveries.ts';
 import { fixture, startTestServer, type TestServer } from '../../support/server.ts';
 import { serversPerTest } from '../helpers/serversPerTest.ts';
@@ -242,5 +243,93 @@ describe('transcriptHighlights', () => {
       callsKey,
     );
     expect(body.errors[0].extensions.code).toBe('FORBIDDEN');
+  });
+});
+
+describe('the search index', () => {
+  const { serverWith, cleanups } = serversPerTest();
+  const matches = async (target: TestServer, query: string) =>
+    (await target.graphql('query($q: String) { callAttempts(filter: { transcriptMatches: $q }) { totalCount } }', { q: query })).body.data
+      .callAttempts.totalCount;
+
+  it('follows every writer of a turn: an update, an erasure, a retention purge', async () => {
+    const target = await serverWith({ retentionDays: 30 });
+    const said = (content: string, phoneNumber: string) =>
+      make((d) => {
+        d.call.last_call_attempt.transcript = [{ role: 'user', content }];
+        d.call.last_call_attempt.phone_number = phoneNumber;
+        d.call.to_phone_number = phoneNumber;
+      });
+    for (const delivery of [
+      said('zanzibar un', '+14155550123'),
+      said('zanzibar deux', '+33612345678'),
+      said('zanzibar trois', '+4930123456'),
+    ]) {
+      expect((await target.deliver(delivery)).status).toBe(200);
+    }
+    expect(await matches(target, 'zanzibar')).toBe(3);
+
+    await target.database.prisma.$executeRaw`UPDATE transcript_messages SET content = 'autre chose' WHERE content = 'zanzibar un'`;
+    expect(await matches(target, 'zanzibar')).toBe(2);
+    expect(await matches(target, 'autre chose')).toBe(1);
+
+    const erased = await target.graphql('mutation { eraseCalls(phoneNumber: "+33612345678") { callAttempts } }');
+    expect(erased.body.data.eraseCalls.callAttempts).toBe(1);
+    expect(await matches(target, 'zanzibar')).toBe(1);
+
+    await target.database.prisma.$executeRaw`UPDATE call_attempts SET ended_at = now() - interval '45 days'`;
+    await target.purgeExpired();
+    expect(await matches(target, 'zanzibar OR autre')).toBe(0);
+  });
+
+  it('stores a transcript too long for a tsvector, and indexes its beginning', async () => {
+    const target = await serverWith();
+    const words = Array.from({ length: 120_000 }, (_, n) => `w${n.toString(36)}`).join(' ');
+    await attemptSaying(target, `premier ${words}`);
+    expect(await matches(target, 'premier')).toBe(1);
+  });
+
+  it('is read through the GIN index', async () => {
+    const target = await serverWith();
+    await attemptSaying(target, 'lorem');
+    const plan = await target.database.prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SET LOCAL enable_seqscan = off`;
+      return tx.$queryRaw<{ 'QUERY PLAN': string }[]>`EXPLAIN SELECT id FROM call_attempts a
+        WHERE a.transcript_search @@ websearch_to_tsquery(callboard_search_config(), unaccent('lorem'))`;
+    });
+    expect(plan.map((row) => row['QUERY PLAN']).join('\n')).toContain('call_attempts_transcript_search_idx');
+  });
+
+  it('stems with TRANSCRIPT_SEARCH_LANGUAGE, re-indexing what is stored when it changes', async () => {
+    const database = await createTestDatabase();
+    cleanups.push(() => database.dispose());
+    const simple = await startTestServer({}, database);
+    await attemptSaying(simple, 'She was calling about the deliveries');
+    expect(await matches(simple, 'call delivery')).toBe(0);
+    await simple.stop();
+    const english = await serverWith({ transcriptSearchLanguage: 'english' }, database);
+    expect(await matches(english, 'call delivery')).toBe(1);
+    expect(english.logs.some((line) => line.includes('"event":"search.language_changed"'))).toBe(true);
+  });
+
+  it('refuses to start with a language the database does not have, naming those it has', async () => {
+    await expect(serverWith({ transcriptSearchLanguage: 'klingon' })).rejects.toThrow(
+      /TRANSCRIPT_SEARCH_LANGUAGE=klingon is not a text search configuration of this database; it has .*english/,
+    );
+  });
+
+  it('gives the same page the Prisma way (a selection one statement cannot read)', async () => {
+    const viaPrisma = await serverWith({}, undefined, { oneStatementReads: false });
+    const ranked: string[] = [];
+    for (let times = 1; times <= 4; times += 1) ranked.unshift(await attemptSaying(viaPrisma, 'lorem '.repeat(times)));
+    const page = (after: string | null) =>
+      viaPrisma.graphql(
+        'query($after: String) { callAttempts(first: 3, after: $after, orderBy: RELEVANCE, filter: { transcriptMatches: "lorem" }) { totalCount nodes { revoxId } pageInfo { endCursor } } }',
+        { after },
+      );
+    const first = (await page(null)).body.data.callAttempts;
+    const second = (await page(first.pageInfo.endCursor)).body.data.callAttempts;
+    expect(first.totalCount).toBe(4);
+    expect([...first.nodes, ...second.nodes].map((n: any) => n.revoxId)).toEqual(ranked);
   });
 });
