@@ -85,14 +85,20 @@ query LatestHumanAnswers {
   }
 }
 
-query Transcripts {
-  callAttempts(first: 20, filter: { result: HUMAN, transcriptContains: "rendez-vous" }) {
+query Transcripts($search: String! = "rendez-vous -annulé") {
+  callAttempts(first: 20, orderBy: RELEVANCE, filter: { transcriptMatches: $search }) {
     totalCount
     nodes {
       revoxId
-      transcript {
+      result
+      transcriptHighlights(query: $search) {
+        position
         role
-        content
+        snippet
+        matches {
+          start
+          end
+        }
       }
     }
   }

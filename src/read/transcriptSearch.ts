@@ -72,10 +72,7 @@ export function wantedWords(query: string): string {
     .join(' ');
 }
 
-/**
- * Parser token types whose parts come next as tokens of their own (`rendez-vous`, then `rendez`, `-`, `vous`): only
- * the parts are marked, so a highlight shows the words themselves.
- */
+/** Parser token types whose parts come next as tokens of their own: `rendez-vous`, then `rendez`, `-`, `vous`. */
 const COMPOUND_TOKENS = new Set(['asciihword', 'hword', 'numhword', 'url']);
 const PART_TOKENS = new Set(['hword_asciipart', 'hword_part', 'hword_numpart', 'host', 'url_path']);
 
@@ -103,9 +100,14 @@ export async function transcriptHighlights(
   // Only excluded words: there is nothing to mark.
   if (!hasWord(words)) return new Map();
   const config = Prisma.sql`callboard_search_config()`;
+  // A token's own lexeme: the first of its vector (a compound's vector also holds its parts', after it).
+  const lexemeOf = (token: Prisma.Sql) =>
+    Prisma.sql`(SELECT u.lexeme FROM unnest(to_tsvector(${config}, unaccent(${token}))) u WHERE 1 = ANY(u.positions))`;
   const rows = await prisma.$queryRaw<TurnRow[]>`
     WITH wanted AS (
-      SELECT tsvector_to_array(to_tsvector(${config}, unaccent(${words}))) AS lexemes
+      SELECT coalesce(array_agg(DISTINCT ${lexemeOf(Prisma.sql`p.token`)}), '{}') AS lexemes
+      FROM ts_parse('default', ${words}) p JOIN ts_token_type('default') k ON k.tokid = p.tokid
+      WHERE k.alias <> ALL(${[...PART_TOKENS]}::text[])
     ),
     turns AS (
       SELECT m.call_attempt_id, m.position, m.role, m.content,
@@ -120,8 +122,7 @@ export async function transcriptHighlights(
       FROM turns t WHERE t.hits > 0
     )
     SELECT b.call_attempt_id::text AS "attemptId", b.position, b.role, b.content,
-           (SELECT json_agg(json_build_array(p.token, k.alias,
-                     tsvector_to_array(to_tsvector(${config}, unaccent(p.token))) && w.lexemes) ORDER BY p.n)
+           (SELECT json_agg(json_build_array(p.token, k.alias, coalesce(${lexemeOf(Prisma.sql`p.token`)} = ANY(w.lexemes), false)) ORDER BY p.n)
             FROM ts_parse('default', b.content) WITH ORDINALITY AS p(tokid, token, n)
             JOIN ts_token_type('default') k ON k.tokid = p.tokid) AS tokens
     FROM best b, wanted w
@@ -136,23 +137,30 @@ export async function transcriptHighlights(
   return highlights;
 }
 
-/** The turn's wanted words as ranges of its text, found by walking the parser's tokens through it. */
+/**
+ * The turn's wanted words as ranges of its text, found by walking the parser's tokens through it. A compound
+ * (`rendez-vous`) is marked whole when it was searched for; otherwise its searched parts are.
+ */
 function matchedRanges(content: string, tokens: TurnRow['tokens']): TextRange[] {
   const ranges: TextRange[] = [];
   let next = 0;
-  // Inside a compound token, where its parts are looked for.
-  let partsFrom: number | null = null;
+  // The compound being walked: where its next part starts, where it ends, and whether it is marked whole.
+  let compound: { from: number; end: number; marked: boolean } | null = null;
   for (const [token, type, wanted] of tokens) {
-    const isPart = PART_TOKENS.has(type) && partsFrom !== null;
-    const start = content.indexOf(token, isPart ? (partsFrom ?? 0) : next);
-    if (start < 0) continue;
-    const end = start + token.length;
-    if (isPart) partsFrom = end;
-    else {
-      next = end;
-      partsFrom = COMPOUND_TOKENS.has(type) ? start : null;
+    if (compound) {
+      const at = content.indexOf(token, compound.from);
+      if (at >= 0 && at + token.length <= compound.end) {
+        compound.from = at + token.length;
+        if (wanted && PART_TOKENS.has(type) && !compound.marked) ranges.push({ start: at, end: at + token.length });
+        continue;
+      }
+      compound = null;
     }
-    if (wanted && !COMPOUND_TOKENS.has(type)) ranges.push({ start, end });
+    const start = content.indexOf(token, next);
+    if (start < 0) continue;
+    next = start + token.length;
+    if (wanted) ranges.push({ start, end: next });
+    if (COMPOUND_TOKENS.has(type)) compound = { from: start, end: next, marked: wanted };
   }
   return ranges;
 }

@@ -99,7 +99,9 @@ describe('GraphiQL page', () => {
       expect(refused.errors[0].message).toContain('transcripts:read');
       const transcripts = await run('Transcripts', transcriptsKey);
       expect(transcripts.errors).toBeUndefined();
-      expect(transcripts.data.callAttempts.nodes[0].transcript.length).toBeGreaterThan(0);
+      const [highlight] = transcripts.data.callAttempts.nodes[0].transcriptHighlights;
+      const { start, end } = highlight.matches[0];
+      expect(highlight.snippet.slice(start, end)).toBe('rendez-vous');
     } finally {
       await server.dispose();
     }

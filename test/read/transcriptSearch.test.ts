@@ -11,6 +11,9 @@ import { serversPerTest } from '../helpers/serversPerTest.ts';
 
 let server: TestServer;
 let callsKey: string;
+const FULL_ACCESS = 'full-access-token-0123456789';
+/** The shared server has keys, so every request carries a token. */
+const gql = (query: string, variables?: Record<string, unknown>, token = FULL_ACCESS) => server.graphql(query, variables, token);
 const make = deliveryMaker('fts');
 
 /** Delivers one order whose only attempt has these turns; returns the attempt's Revox id. */
@@ -28,7 +31,7 @@ let longTurn: string;
 const RANKED: string[] = [];
 
 beforeAll(async () => {
-  server = await startTestServer();
+  server = await startTestServer({ apiTokens: [FULL_ACCESS] });
   callsKey = (await createKeyStore(server.database.prisma).create({ name: 'dashboard', scopes: ['calls:read'] })).key;
   for (const name of ['outbound-attempt-1-voicemail', 'outbound-attempt-2-human-completed'] as const) {
     expect((await server.deliver(fixture(name))).status).toBe(200);
@@ -47,7 +50,7 @@ beforeAll(async () => {
 afterAll(() => server?.dispose());
 
 async function search(filter: Record<string, unknown>, extra = '', token?: string) {
-  const { body } = await server.graphql(
+  const { body } = await gql(
     `query($filter: CallAttemptFilter) { callAttempts(first: 50, filter: $filter) { totalCount nodes { revoxId ${extra} } } }`,
     { filter },
     token,
@@ -86,7 +89,7 @@ describe('transcriptMatches', () => {
   });
 
   it('counts in callStats and totalCount alike', async () => {
-    const { body } = await server.graphql(
+    const { body } = await gql(
       '{ callStats(filter: { transcriptMatches: "lorem dolor" }) { attempts } callAttempts(filter: { transcriptMatches: "lorem" }) { totalCount } }',
     );
     expect(body.data).toEqual({ callStats: { attempts: 12 }, callAttempts: { totalCount: 12 } });
@@ -126,12 +129,12 @@ describe('RELEVANCE', () => {
   }`;
 
   it('puts the best match first and holds across pages, forwards and backwards', async () => {
-    const whole = (await server.graphql(PAGE, { first: 50 })).body.data.callAttempts.nodes.map((n: any) => n.revoxId);
+    const whole = (await gql(PAGE, { first: 50 })).body.data.callAttempts.nodes.map((n: any) => n.revoxId);
     expect(whole).toEqual(RANKED);
     const forward: string[] = [];
     let after: string | null = null;
     for (;;) {
-      const page: any = (await server.graphql(PAGE, { first: 5, after })).body.data.callAttempts;
+      const page: any = (await gql(PAGE, { first: 5, after })).body.data.callAttempts;
       forward.push(...page.nodes.map((n: any) => n.revoxId));
       if (!page.pageInfo.hasNextPage) break;
       after = page.pageInfo.endCursor;
@@ -140,7 +143,7 @@ describe('RELEVANCE', () => {
     const backward: string[] = [];
     let before: string | null = null;
     for (;;) {
-      const page: any = (await server.graphql(PAGE, { last: 5, before })).body.data.callAttempts;
+      const page: any = (await gql(PAGE, { last: 5, before })).body.data.callAttempts;
       backward.unshift(...page.nodes.map((n: any) => n.revoxId));
       if (!page.pageInfo.hasPreviousPage) break;
       before = page.pageInfo.startCursor;
@@ -149,7 +152,7 @@ describe('RELEVANCE', () => {
   });
 
   it('breaks ties by end time, newest first', async () => {
-    const { body } = await server.graphql(
+    const { body } = await gql(
       '{ callAttempts(first: 50, orderBy: RELEVANCE, filter: { transcriptMatches: "fin" }) { nodes { revoxId } } }',
     );
     // Each of the twelve says "fin" once, and all ended at the same time: the last stored comes first.
@@ -157,7 +160,7 @@ describe('RELEVANCE', () => {
   });
 
   it('is an error without transcriptMatches', async () => {
-    const { body } = await server.graphql('{ callAttempts(orderBy: RELEVANCE) { nodes { revoxId } } }');
+    const { body } = await gql('{ callAttempts(orderBy: RELEVANCE) { nodes { revoxId } } }');
     expect(body.errors[0].message).toMatch(/RELEVANCE .* filter\.transcriptMatches/);
     expect(body.errors[0].extensions.code).toBe('BAD_USER_INPUT');
   });
@@ -165,7 +168,7 @@ describe('RELEVANCE', () => {
 
 describe('transcriptHighlights', () => {
   const highlights = async (revoxId: string, query: string, first = 3) => {
-    const { body } = await server.graphql(
+    const { body } = await gql(
       'query($id: String!, $q: String!, $first: Int) { callAttempt(revoxId: $id) { transcriptHighlights(query: $q, first: $first) { position role snippet matches { start end } } } }',
       { id: revoxId, q: query, first },
     );
@@ -184,7 +187,10 @@ describe('transcriptHighlights', () => {
     const [turn, ...rest] = await highlights(cancelled, 'rendez-vous jeudi -annulé');
     expect(rest).toEqual([]);
     expect(turn).toMatchObject({ position: 1, role: 'USER', snippet: 'Votre rendez-vous de jeudi est annulé, désolé.' });
-    expect(marked(turn!)).toEqual(['rendez', 'vous', 'jeudi']);
+    expect(marked(turn!)).toEqual(['rendez-vous', 'jeudi']);
+    // Searched as two words, the compound's parts are what was searched for.
+    const [asWords] = await highlights(cancelled, 'rendez vous');
+    expect(marked(asWords!)).toEqual(['rendez', 'vous']);
   });
 
   it('gives UTF-16 offsets through emoji, combining accents and right-to-left text', async () => {
@@ -204,7 +210,7 @@ describe('transcriptHighlights', () => {
     const list = await highlights(voicemail(), 'bonjour messagerie camille', 2);
     expect(list.map((h) => h.position)).toEqual([0, 1]);
     expect(await highlights(voicemail(), 'bonjour', 1)).toHaveLength(1);
-    const { body } = await server.graphql(
+    const { body } = await gql(
       `{ callAttempt(revoxId: "${voicemail()}") { transcriptHighlights(query: "bonjour", first: 21) { position } } }`,
     );
     expect(body.errors[0].message).toMatch(/between 0 and 20/);
@@ -214,7 +220,7 @@ describe('transcriptHighlights', () => {
     const id = await attemptSaying(server, 'Tapez <b>rendez-vous</b> & "oui"');
     const [turn] = await highlights(id, 'rendez-vous oui');
     expect(turn!.snippet).toBe('Tapez <b>rendez-vous</b> & "oui"');
-    expect(marked(turn!)).toEqual(['rendez', 'vous', 'oui']);
+    expect(marked(turn!)).toEqual(['rendez-vous', 'oui']);
   });
 
   it('reads the highlights of a whole page in one statement', async () => {
@@ -237,7 +243,7 @@ describe('transcriptHighlights', () => {
   });
 
   it('needs transcripts:read', async () => {
-    const { body } = await server.graphql(
+    const { body } = await gql(
       `{ callAttempt(revoxId: "${voicemail()}") { transcriptHighlights(query: "bonjour") { snippet } } }`,
       undefined,
       callsKey,
