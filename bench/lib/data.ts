@@ -15,6 +15,36 @@ export const BASE = Date.parse('2026-09-01T00:00:00Z');
 /** The word the search scenario looks for; it occurs in about one transcript turn in 60. */
 export const SEARCH_WORD = 'appointment';
 
+/** What each call is about: one adjective and one noun per attempt, so that a pair occurs in about one attempt in 200. */
+const ADJECTIVES = ['blue', 'broken', 'annual', 'urgent', 'missing', 'second', 'express', 'frozen', 'premium', 'local'];
+const NOUNS = [
+  'kettle',
+  'parcel',
+  'ladder',
+  'subscription',
+  'prescription',
+  'mattress',
+  'boiler',
+  'ticket',
+  'voucher',
+  'scooter',
+  'contract',
+  'refund',
+  'helmet',
+  'battery',
+  'warranty',
+  'bicycle',
+  'cooker',
+  'printer',
+  'passport',
+  'lease',
+];
+const sqlList = (words: string[]) => words.map((word) => `'${word}'`).join(', ');
+const FTS_ADJECTIVES = sqlList(ADJECTIVES);
+const FTS_NOUNS = sqlList(NOUNS);
+/** The fts scenario's search: two words that occur together in about one attempt in 200 (and in one turn). */
+export const FTS_QUERY = `${ADJECTIVES[3]} ${NOUNS[4]}`;
+
 /** Deterministic UUID-shaped ids: kind (1 hex digit) + sequence. */
 export const uuid = (kind: number, n: number) => {
   const hex = kind.toString(16) + n.toString(16).padStart(31, '0');
@@ -78,6 +108,9 @@ export async function loadDataSet(databaseUrl: string, scale: number, log: (line
     }
 
     await client.query('DROP INDEX IF EXISTS transcript_messages_content_idx');
+    await client.query('DROP INDEX IF EXISTS call_attempts_transcript_search_idx');
+    // The search vectors are computed once, after the load, rather than by the triggers at each batch.
+    await client.query('ALTER TABLE transcript_messages DISABLE TRIGGER USER');
     await client.query(
       `INSERT INTO call_orders (id, revox_id, from_phone_number, to_phone_number, direction, is_completed, calls_count,
          created_at, status, version_key, updated_at, metadata, llm_model)
@@ -118,6 +151,9 @@ export async function loadDataSet(databaseUrl: string, scale: number, log: (line
                          'Can you call me back later this evening?', 'Sure, the address is 12 rue de la Paix.',
                          'I would like to move my ${SEARCH_WORD} if that is possible.', 'Okay.', 'Hmm, let me think.'])[1 + (t.seq * 11 + p * 7) % 10]
                   || ' (' || t.seq || '.' || p || ')'
+                  -- What the call is about, in the first answer: each pair of words in about one attempt in 200.
+                  || CASE WHEN p = 1 THEN ' It is about the ' || (ARRAY[${FTS_ADJECTIVES}])[1 + t.seq % 10] || ' '
+                       || (ARRAY[${FTS_NOUNS}])[1 + (t.seq / 10) % 20] || '.' ELSE '' END
            END
          FROM unnest($1::uuid[], $2::int[], $3::int[]) AS t(id, turns, seq), generate_series(0, t.turns - 1) AS p`,
         [slice[0], slice[9], slice[10]],
@@ -126,6 +162,10 @@ export async function loadDataSet(databaseUrl: string, scale: number, log: (line
     }
     log('  building the trigram index on transcripts');
     await client.query('CREATE INDEX "transcript_messages_content_idx" ON "transcript_messages" USING GIN ("content" gin_trgm_ops)');
+    log('  building the full-text index on transcripts');
+    await client.query('ALTER TABLE transcript_messages ENABLE TRIGGER USER');
+    await client.query('UPDATE call_attempts a SET transcript_search = callboard_transcript_vector(a.id)');
+    await client.query('CREATE INDEX "call_attempts_transcript_search_idx" ON "call_attempts" USING GIN ("transcript_search")');
     await client.query('VACUUM ANALYZE');
     const messages = Number((await client.query('SELECT count(*) FROM transcript_messages')).rows[0].count);
     return { orders: orderCount, attempts: attemptSeq, messages, loadSeconds: (performance.now() - started) / 1000 };
