@@ -13,6 +13,7 @@ import { loadErasureHashKey } from './ingest/numberHashes.ts';
 import { createRetention, type PurgeCounts } from './governance/retention.ts';
 import { scrubStoredSecrets } from './governance/scrubSecrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
+import { exportRoutes } from './export/route.ts';
 import { createEventBus, type EventBus, type SubscriberLimits } from './events/eventBus.ts';
 import { redisTransportFromConfig } from './events/redisTransport.ts';
 import { createSubscriptionHubs, type SubscriptionHubs } from './events/subscriptionHub.ts';
@@ -140,6 +141,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       '/health': healthRoute,
       '/ready': readinessRoute(() => database.ping(2_000)),
       '/metrics': metricsRoute(metrics, authenticate, origins),
+      ...exportRoutes({ prisma: database.prisma, authenticate, origins, logger }),
       '/': landingRoute({ graphqlPath: GRAPHQL_PATH, webhookPath: WEBHOOK_PATH }),
     });
 
