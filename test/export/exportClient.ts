@@ -90,12 +90,37 @@ export async function createKey(server: TestServer, name: string, scopes: Scope[
   return (await createKeyStore(server.database.prisma).create({ name, scopes })).key;
 }
 
-/** An export request whose response the test reads at its own pace (Node's client, so its socket can be paused). */
+/**
+ * An export request whose body the test reads at its own pace, chunk by chunk: between two `next()` calls nothing is
+ * read from the socket beyond Node's small buffer, so the server meets a client that does not read.
+ */
 export function openExport(server: TestServer, format: Format, token: string, parameters: Record<string, string> = {}) {
-  return new Promise<{ request: http.ClientRequest; response: http.IncomingMessage }>((resolve, reject) => {
-    const request = http.get(exportUrl(server, format, parameters), { headers: { authorization: `Bearer ${token}` } }, (response) =>
-      resolve({ request, response }),
+  return new Promise<{ request: http.ClientRequest; response: http.IncomingMessage; chunks: AsyncIterator<Buffer> }>((resolve, reject) => {
+    const request = http.get(
+      exportUrl(server, format, parameters),
+      { agent: false, headers: { authorization: `Bearer ${token}` } },
+      (response) => resolve({ request, response, chunks: response[Symbol.asyncIterator]() }),
     );
     request.on('error', reject);
   });
+}
+
+/** The next chunk of the body (there must be one). */
+export async function nextChunk(chunks: AsyncIterator<Buffer>): Promise<Buffer> {
+  const { done, value } = await chunks.next();
+  expect(done).toBe(false);
+  return value;
+}
+
+/** Reads the rest of the body into `received`; `complete` is false when the connection was cut before its end. */
+export async function readRest(chunks: AsyncIterator<Buffer>, received: Buffer[]): Promise<{ complete: boolean }> {
+  try {
+    for (;;) {
+      const { done, value } = await chunks.next();
+      if (done) return { complete: true };
+      received.push(value);
+    }
+  } catch {
+    return { complete: false };
+  }
 }
