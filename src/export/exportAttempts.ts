@@ -12,10 +12,14 @@ import { type ExportFormat, FORMATS } from './formats.ts';
 
 /** Rows in a batch at most. */
 export const MAX_BATCH_ROWS = 500;
-/** Rows of the first batch with content: transcripts can be long. */
-const FIRST_CONTENT_BATCH_ROWS = 50;
-/** What a batch aims to weigh: after each batch the next is sized from the bytes per row seen, within 1..MAX_BATCH_ROWS. */
+/** Rows of the first batch with content: a transcript can weigh megabytes. */
+const FIRST_CONTENT_BATCH_ROWS = 10;
+/**
+ * What a batch aims to weigh: after each batch the next is sized from the bytes per row seen, within 1..MAX_BATCH_ROWS,
+ * and at most BATCH_GROWTH times the last, so that a run of small rows cannot size a batch for much larger ones.
+ */
 export const TARGET_BATCH_BYTES = 1024 * 1024;
+const BATCH_GROWTH = 4;
 
 export interface ExportOptions {
   query: Pick<ExportQuery, 'filter' | 'order'>;
@@ -72,6 +76,7 @@ export async function* exportChunks(prisma: PrismaClient, options: ExportOptions
     yield bytes;
     if (rows.length < size) return;
     last = rows.at(-1);
-    size = Math.max(1, Math.min(MAX_BATCH_ROWS, Math.floor((rows.length * TARGET_BATCH_BYTES) / bytes.length)));
+    const fitting = Math.floor((rows.length * TARGET_BATCH_BYTES) / bytes.length);
+    size = Math.max(1, Math.min(MAX_BATCH_ROWS, size * BATCH_GROWTH, fitting));
   }
 }
