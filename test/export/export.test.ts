@@ -290,3 +290,12 @@ describe('a large set', () => {
     expect(exported).toEqual(expected.map((attempt) => attempt.revoxId));
   });
 });
+
+it('logs one line per export, naming the key, never the key itself, the filter or a row', () => {
+  const lines = server.logs.filter((line) => line.includes('"event":"export.finished"'));
+  // One per export made above (HEAD reads nothing and logs nothing).
+  expect(lines.length).toBeGreaterThanOrEqual(15);
+  for (const line of lines) expect(JSON.parse(line).key).toMatch(/^(dashboard|quality|API_TOKENS)$/);
+  const log = server.logs.join('\n');
+  for (const secret of [TOKEN, callsKey, transcriptsKey, '+14155550123', 'MARDI', 'exp_human']) expect(log).not.toContain(secret);
+});
