@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseCommandLine, runCommand, UsageError } from '../src/cli.ts';
 import { exportChunks, type ExportProgress } from '../src/export/exportAttempts.ts';
-import { ExportQueryError, parseExportQuery } from '../src/export/exportQuery.ts';
+import { type ExportQuery, ExportQueryError, parseExportQuery } from '../src/export/exportQuery.ts';
 import { EXPORT_FORMATS, isExportFormat } from '../src/export/formats.ts';
 
 const USAGE = `Usage: npm run export -- --format ${EXPORT_FORMATS.join('|')} [--filter '<CallAttemptFilter as JSON>'] [--order-by <CallAttemptOrderBy>] [--out FILE]`;
@@ -34,7 +34,7 @@ await runCommand(COMMAND, async (database) => {
       format === undefined ? 'export needs --format.' : `--format must be ${EXPORT_FORMATS.join(' or ')}, got "${format}".`,
     );
   }
-  let query: ReturnType<typeof parseExportQuery>;
+  let query: ExportQuery;
   try {
     query = parseExportQuery({ filter: values.filter, orderBy: values['order-by'] });
   } catch (error) {

@@ -45,7 +45,7 @@ export class ExportCutError extends Error {
   }
 }
 
-/** The export as UTF-8 chunks: the header (CSV), then one chunk per batch. */
+/** The export as UTF-8 chunks, one per batch, the first with the header (CSV); an empty NDJSON export has none. */
 export async function* exportChunks(prisma: PrismaClient, options: ExportOptions, progress: ExportProgress): AsyncGenerator<Buffer> {
   const { query, withContent, run = (statement) => statement() } = options;
   const format = FORMATS[options.format];
@@ -56,8 +56,9 @@ export async function* exportChunks(prisma: PrismaClient, options: ExportOptions
     progress.bytes += bytes.length;
     return bytes;
   };
-  const header = format.header(columns);
-  if (header) yield chunk(header);
+  // The header goes out with the first batch: the first chunk comes from the database, so that the route can answer
+  // a database failure with an error before it starts the body.
+  let header = format.header(columns);
   let size = withContent ? FIRST_CONTENT_BATCH_ROWS : MAX_BATCH_ROWS;
   let last: AttemptRow | undefined;
   for (;;) {
@@ -70,10 +71,10 @@ export async function* exportChunks(prisma: PrismaClient, options: ExportOptions
     if (rows.length === 0 && last && !(await run(() => findCallAttempt(prisma, { select: { id: true } }, last!.revoxId)))) {
       throw new ExportCutError();
     }
-    if (rows.length === 0) return;
-    const bytes = chunk(rows.map((row) => format.line(exportRow(row, withContent), columns)).join(''));
+    const bytes = chunk(header + rows.map((row) => format.line(exportRow(row, withContent), columns)).join(''));
+    header = '';
     progress.rows += rows.length;
-    yield bytes;
+    if (bytes.length > 0) yield bytes;
     if (rows.length < size) return;
     last = rows.at(-1);
     const fitting = Math.floor((rows.length * TARGET_BATCH_BYTES) / bytes.length);

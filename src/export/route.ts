@@ -20,7 +20,7 @@ import { requestIdOf } from '../http/requestId.ts';
 import { errorResponse, getOnly, type NodeServerContext, type RouteHandler } from '../http/router.ts';
 import { describeError, type Logger } from '../log.ts';
 import { type ExportProgress, exportChunks } from './exportAttempts.ts';
-import { ExportQueryError, parseExportQuery } from './exportQuery.ts';
+import { type ExportQuery, ExportQueryError, parseExportQuery } from './exportQuery.ts';
 import { EXPORT_FORMATS, type ExportFormat, FORMATS } from './formats.ts';
 
 export const EXPORT_PATHS: Record<ExportFormat, string> = {
@@ -61,7 +61,7 @@ async function handleExport(
   if (!principal.scopes.has('calls:read')) return errorResponse(403, 'forbidden', 'the export needs a key with the "calls:read" scope');
   const parameters = exportParameters(new URL(request.url).searchParams);
   if (typeof parameters === 'string') return errorResponse(400, 'bad_request', parameters);
-  let query: ReturnType<typeof parseExportQuery>;
+  let query: ExportQuery;
   try {
     query = parseExportQuery(parameters);
   } catch (error) {

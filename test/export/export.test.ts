@@ -196,6 +196,9 @@ describe('filter and orderBy', () => {
     expect(await revoxIds({ filter: JSON.stringify({ transcriptContains: 'MARDI' }) }, transcriptsKey)).toEqual(['exp_human']);
     expect(await revoxIds({ filter: 'null' })).toHaveLength(5);
     expect(await revoxIds({ filter: JSON.stringify({ result: [] }) })).toEqual([]);
+    // Nothing selected: the header alone in CSV, nothing in NDJSON.
+    expect((await fetchExport(server, 'csv', callsKey, { filter: '{"result":[]}' })).text).toBe(`${CALL_COLUMNS.join(',')}\r\n`);
+    expect((await fetchExport(server, 'ndjson', callsKey, { filter: '{"result":[]}' })).text).toBe('');
   });
 
   it('order by the CallAttemptOrderBy named, ENDED_AT_DESC by default, like GraphQL', async () => {
