@@ -6,7 +6,7 @@
 import { CallAttemptStatus, CallDirection, CallResult, TranscriptRole } from '../graphql/types/enums.ts';
 import type { RowShape } from '../read/onePage.ts';
 
-export const CALL_COLUMNS = [
+const CALL_COLUMNS = [
   'revoxId',
   'callOrderRevoxId',
   'phoneNumber',
@@ -18,7 +18,7 @@ export const CALL_COLUMNS = [
   'endedAt',
   'durationSeconds',
 ] as const;
-export const CONTENT_COLUMNS = ['recordingUrl', 'structuredOutput', 'transcript'] as const;
+const CONTENT_COLUMNS = ['recordingUrl', 'structuredOutput', 'transcript'] as const;
 
 export type Column = (typeof CALL_COLUMNS)[number] | (typeof CONTENT_COLUMNS)[number];
 

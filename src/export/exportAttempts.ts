@@ -18,7 +18,7 @@ const FIRST_CONTENT_BATCH_ROWS = 10;
  * What a batch aims to weigh: after each batch the next is sized from the bytes per row seen, within 1..MAX_BATCH_ROWS,
  * and at most BATCH_GROWTH times the last, so that a run of small rows cannot size a batch for much larger ones.
  */
-export const TARGET_BATCH_BYTES = 1024 * 1024;
+const TARGET_BATCH_BYTES = 1024 * 1024;
 const BATCH_GROWTH = 4;
 
 export interface ExportOptions {
@@ -38,7 +38,7 @@ export interface ExportProgress {
 }
 
 /** The row a batch continues from was deleted (erased, or purged) meanwhile: the rest cannot be found from it. */
-export class ExportCutError extends Error {
+class ExportCutError extends Error {
   override name = 'ExportCutError';
   constructor() {
     super('an attempt the export had reached was deleted while it ran (erasure); run the export again');

@@ -16,9 +16,9 @@ import {
 import { firstTooLong } from '../limits/index.ts';
 import type { CallAttemptFilter, CallAttemptOrder } from '../read/callAttempt.ts';
 
-export type OrderName = typeof CallAttemptOrderBy.$inferType;
+type OrderName = typeof CallAttemptOrderBy.$inferType;
 
-export const DEFAULT_ORDER: OrderName = 'ENDED_AT_DESC';
+const DEFAULT_ORDER: OrderName = 'ENDED_AT_DESC';
 
 export interface ExportQuery {
   filter: CallAttemptFilter | undefined;

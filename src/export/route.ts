@@ -23,7 +23,7 @@ import { type ExportProgress, exportChunks } from './exportAttempts.ts';
 import { type ExportQuery, ExportQueryError, parseExportQuery } from './exportQuery.ts';
 import { EXPORT_FORMATS, type ExportFormat, FORMATS } from './formats.ts';
 
-export const EXPORT_PATHS: Record<ExportFormat, string> = {
+const EXPORT_PATHS: Record<ExportFormat, string> = {
   csv: '/export/call-attempts.csv',
   ndjson: '/export/call-attempts.ndjson',
 };
