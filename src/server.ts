@@ -141,7 +141,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       '/health': healthRoute,
       '/ready': readinessRoute(() => database.ping(2_000)),
       '/metrics': metricsRoute(metrics, authenticate, origins),
-      ...exportRoutes({ prisma: database.prisma, authenticate, origins, logger }),
+      ...exportRoutes({ prisma: database.prisma, authenticate, origins, keyWatch, logger }),
       '/': landingRoute({ graphqlPath: GRAPHQL_PATH, webhookPath: WEBHOOK_PATH }),
     });
 

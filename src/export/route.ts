@@ -6,12 +6,14 @@
  * (transcriptContains) needs it. Everything about the request is checked before the answer starts, so that a
  * mistake is a JSON error naming it; the first batch is read before it too, so that a database failure at the start
  * is an error as well. After that, a failure cuts the connection rather than end the body: a cut export can never
- * pass for a complete one.
+ * pass for a complete one. So does the revocation or expiry of the key while the export streams (the key watch, as
+ * for SSE streams).
  *
  * The body is a stream read one chunk (one batch) at a time: the next batch is read only once the previous one was
  * written out and the socket drained (the server adapter waits for 'drain'), so a slow client holds the reading.
  * Each batch runs as the request's database work: on the API read pool, and cancelled when the client goes.
  */
+import type { KeyWatch } from '../access/keyWatch.ts';
 import type { OriginPolicy } from '../access/origins.ts';
 import { credentialsFromHeaders, type Authenticator } from '../access/principal.ts';
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
@@ -34,6 +36,8 @@ export interface ExportRouteOptions {
   prisma: PrismaClient;
   authenticate: Authenticator;
   origins: OriginPolicy;
+  /** Cuts the exports of a key that is revoked or expires while they stream, as it ends SSE streams. */
+  keyWatch: KeyWatch;
   logger: Logger;
 }
 
@@ -48,7 +52,7 @@ async function handleExport(
   format: ExportFormat,
   request: Request,
   { req }: NodeServerContext,
-  { prisma, authenticate, origins, logger }: ExportRouteOptions,
+  { prisma, authenticate, origins, keyWatch, logger }: ExportRouteOptions,
 ): Promise<Response> {
   const refused = origins.refusal(request.headers.get('host'), request.headers.get('origin'));
   if (refused) return errorResponse(403, refused.code, refused.message);
@@ -89,17 +93,25 @@ async function handleExport(
   );
   const started = performance.now();
   let logged = false;
-  const finished = (outcome: 'complete' | 'client_gone' | 'failed', error?: unknown) => {
+  let unwatch = () => {};
+  const finished = (outcome: 'complete' | 'client_gone' | 'key_ended' | 'failed', error?: unknown) => {
     if (logged) return;
     logged = true;
+    unwatch();
     const fields = { requestId, format, key: principal.name, ...progress, durationMs: Math.round(performance.now() - started), outcome };
     if (outcome === 'failed') logger.error('export.finished', { ...fields, error: describeError(error) });
     else logger.info('export.finished', fields);
   };
+  const stopReading = () => void chunks.return(undefined).catch(() => {});
+  /** Headers are out: ending the body would make a cut export look complete, so the connection is cut. */
+  const cut = () => {
+    req.socket.destroy();
+    stopReading();
+  };
   /** Stops reading once the client is gone, even while its socket is not draining (no chunk asked for). */
-  const stop = () => {
+  const clientGone = () => {
     finished('client_gone');
-    void chunks.return(undefined).catch(() => {});
+    stopReading();
   };
 
   let first: IteratorResult<Buffer>;
@@ -109,7 +121,11 @@ async function handleExport(
     finished(request.signal.aborted ? 'client_gone' : 'failed', error);
     return errorResponse(500, 'internal_error', 'the export could not be read; see the server log');
   }
-  request.signal.addEventListener('abort', stop, { once: true });
+  request.signal.addEventListener('abort', clientGone, { once: true });
+  unwatch = keyWatch.watch(principal, () => {
+    finished('key_ended');
+    cut();
+  });
   let pending: IteratorResult<Buffer> | null = first;
   const body = new ReadableStream<Uint8Array>(
     {
@@ -118,7 +134,7 @@ async function handleExport(
           const next = pending ?? (await chunks.next());
           pending = null;
           if (next.done) {
-            request.signal.removeEventListener('abort', stop);
+            request.signal.removeEventListener('abort', clientGone);
             finished('complete');
             controller.close();
           } else {
@@ -127,12 +143,11 @@ async function handleExport(
         } catch (error) {
           if (request.signal.aborted) return finished('client_gone');
           finished('failed', error);
-          // Headers are out: ending the body would make a cut export look complete, so the connection is cut.
-          req.socket.destroy();
+          cut();
           controller.close();
         }
       },
-      cancel: stop,
+      cancel: clientGone,
     },
     // Nothing is read ahead of what the client has taken.
     { highWaterMark: 0 },

@@ -306,6 +306,17 @@ describe('streaming', () => {
     expect(await nextExportLog(logs)).toMatch(/"outcome":"complete"/);
   });
 
+  it('cuts the export of a key revoked while it streams', async () => {
+    const logs = exportLogCount();
+    const key = await createKey(server, 'leaver', ['transcripts:read']);
+    const { chunks } = await openExport(server, 'ndjson', key);
+    const received = [await nextChunk(chunks)];
+    await server.database.prisma.apiKey.update({ where: { name: 'leaver' }, data: { revokedAt: new Date() } });
+    // The key watch checks keys every 2 s; the client reads nothing meanwhile, so the export cannot have ended.
+    expect(await nextExportLog(logs)).toMatch(/"key":"leaver",.*"outcome":"key_ended"/);
+    expect(await readRest(chunks, received)).toEqual({ complete: false });
+  });
+
   // Last: it deletes the heavy attempts.
   it('cuts the connection, instead of ending the body, when the export fails half-way', async () => {
     const logs = exportLogCount();
