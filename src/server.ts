@@ -14,6 +14,7 @@ import { createRetention, type PurgeCounts } from './governance/retention.ts';
 import { scrubStoredSecrets } from './governance/scrubSecrets.ts';
 import { openDatabase, type Database } from './db/database.ts';
 import { applySearchLanguage } from './db/searchLanguage.ts';
+import { exportRoutes } from './export/route.ts';
 import { createEventBus, type EventBus, type SubscriberLimits } from './events/eventBus.ts';
 import { redisTransportFromConfig } from './events/redisTransport.ts';
 import { createSubscriptionHubs, type SubscriptionHubs } from './events/subscriptionHub.ts';
@@ -142,6 +143,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       '/health': healthRoute,
       '/ready': readinessRoute(() => database.ping(2_000)),
       '/metrics': metricsRoute(metrics, authenticate, origins),
+      ...exportRoutes({ prisma: database.prisma, authenticate, origins, keyWatch, logger }),
       '/': landingRoute({ graphqlPath: GRAPHQL_PATH, webhookPath: WEBHOOK_PATH }),
     });
 

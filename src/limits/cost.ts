@@ -139,31 +139,13 @@ export function measureOperation(
     // __typename, or a field validation has refused.
     if (!field) return 1;
     const args = argumentValues(field, node);
-    checkLengths(field.args, args, '');
+    const tooLong = firstTooLong(field.args, args, '');
+    if (tooLong) inputError ??= badInput(tooLong);
     const fieldType = getNullableType(field.type);
     const items = isListType(fieldType) ? listItems(field, args, pageSize) : 1;
     const itemCost = node.selectionSet ? selectionSetCost(node.selectionSet, getNamedType(fieldType), connectionPageSize(field, args)) : 0;
     const values = isListType(fieldType) && !node.selectionSet ? 1 + items : 1 + items * itemCost;
     return values + declaredCount(field, DATABASE_WORK, args);
-  }
-
-  /** Finds the first value longer than its input's `maxLength`, in arguments and, at any depth, in input objects. */
-  function checkLengths(inputs: readonly (GraphQLArgument | GraphQLInputField)[], values: Record<string, unknown>, path: string) {
-    for (const input of inputs) {
-      const value = values[input.name];
-      if (value === undefined || value === null) continue;
-      const name = `${path}${input.name}`;
-      const max = input.extensions[MAX_LENGTH] as number | undefined;
-      const length = typeof value === 'string' || Array.isArray(value) ? value.length : 0;
-      if (max !== undefined && length > max) {
-        const unit = typeof value === 'string' ? 'characters' : 'items';
-        inputError ??= badInput(`${name} may hold at most ${max} ${unit}, got ${length}`);
-      }
-      const type = getNamedType(input.type);
-      if (!isInputObjectType(type)) continue;
-      const fields = Object.values(type.getFields());
-      for (const item of Array.isArray(value) ? value : [value]) checkLengths(fields, item as Record<string, unknown>, `${name}.`);
-    }
   }
 
   /** Introspection's entry points are not among the query type's fields, and their lists count like any other. */
@@ -210,6 +192,37 @@ export function measureOperation(
 
   const cost = selectionSetCost(operation.selectionSet, rootType, undefined);
   return inputError ? { cost, inputError } : { cost };
+}
+
+/**
+ * Finds the first value longer than its input's `maxLength`, in arguments and, at any depth, in input objects, and
+ * says what is wrong with it (named from `path`, e.g. `filter.`); undefined when every value fits. The export checks
+ * its filter with it too, so that both accept the same values.
+ */
+export function firstTooLong(
+  inputs: readonly (GraphQLArgument | GraphQLInputField)[],
+  values: Record<string, unknown>,
+  path: string,
+): string | undefined {
+  for (const input of inputs) {
+    const value = values[input.name];
+    if (value === undefined || value === null) continue;
+    const name = `${path}${input.name}`;
+    const max = input.extensions[MAX_LENGTH] as number | undefined;
+    const length = typeof value === 'string' || Array.isArray(value) ? value.length : 0;
+    if (max !== undefined && length > max) {
+      const unit = typeof value === 'string' ? 'characters' : 'items';
+      return `${name} may hold at most ${max} ${unit}, got ${length}`;
+    }
+    const type = getNamedType(input.type);
+    if (!isInputObjectType(type)) continue;
+    const fields = Object.values(type.getFields());
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const tooLong = firstTooLong(fields, item as Record<string, unknown>, `${name}.`);
+      if (tooLong) return tooLong;
+    }
+  }
+  return undefined;
 }
 
 function badInput(message: string): GraphQLError {

@@ -8,6 +8,7 @@ import { useResponseSizeLimit } from './responseSize.ts';
 
 export {
   databaseWork,
+  firstTooLong,
   listSize,
   maxLength,
   measureOperation,

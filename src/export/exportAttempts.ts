@@ -1,0 +1,83 @@
+/**
+ * The export's streaming loop, shared by the HTTP route and `npm run export`: every attempt the filter selects, in
+ * batches read one after the other with the keyset pages GraphQL uses (each batch starts after the last row of the
+ * one before), so that memory holds one batch whatever the number of rows. The next batch is read only when the
+ * consumer asks for the next chunk: a consumer that waits for its writes to drain holds the reading with it.
+ */
+import type { PrismaClient } from '../db/generated/prisma/client.ts';
+import { findCallAttempt, findCallAttempts } from '../read/callAttempt.ts';
+import { type AttemptRow, columnsFor, exportRow, rowShape } from './columns.ts';
+import type { ExportQuery } from './exportQuery.ts';
+import { type ExportFormat, FORMATS } from './formats.ts';
+
+/** Rows in a batch at most. */
+export const MAX_BATCH_ROWS = 500;
+/** Rows of the first batch with content: a transcript can weigh megabytes. */
+const FIRST_CONTENT_BATCH_ROWS = 10;
+/**
+ * What a batch aims to weigh: after each batch the next is sized from the bytes per row seen, within 1..MAX_BATCH_ROWS,
+ * and at most BATCH_GROWTH times the last, so that a run of small rows cannot size a batch for much larger ones.
+ */
+const TARGET_BATCH_BYTES = 1024 * 1024;
+const BATCH_GROWTH = 4;
+
+export interface ExportOptions {
+  query: Pick<ExportQuery, 'filter' | 'order'>;
+  format: ExportFormat;
+  /** The content columns (`transcripts:read`): recordingUrl, structuredOutput, transcript. */
+  withContent: boolean;
+  /** Runs each statement: the route runs them as its request's work (bounded, cancelled when the client is gone). */
+  run?: <T>(statement: () => Promise<T>) => Promise<T>;
+}
+
+/** How far an export got; updated as it goes. */
+export interface ExportProgress {
+  rows: number;
+  bytes: number;
+  batches: number;
+}
+
+/** The row a batch continues from was deleted (erased, or purged) meanwhile: the rest cannot be found from it. */
+class ExportCutError extends Error {
+  override name = 'ExportCutError';
+  constructor() {
+    super('an attempt the export had reached was deleted while it ran (erasure); run the export again');
+  }
+}
+
+/** The export as UTF-8 chunks, one per batch, the first with the header (CSV); an empty NDJSON export has none. */
+export async function* exportChunks(prisma: PrismaClient, options: ExportOptions, progress: ExportProgress): AsyncGenerator<Buffer> {
+  const { query, withContent, run = (statement) => statement() } = options;
+  const format = FORMATS[options.format];
+  const columns = columnsFor(withContent);
+  const shape = rowShape(withContent);
+  const chunk = (text: string) => {
+    const bytes = Buffer.from(text, 'utf8');
+    progress.bytes += bytes.length;
+    return bytes;
+  };
+  // The header goes out with the first batch: the first chunk comes from the database, so that the route can answer
+  // a database failure with an error before it starts the body.
+  let header = format.header(columns);
+  let size = withContent ? FIRST_CONTENT_BATCH_ROWS : MAX_BATCH_ROWS;
+  let last: AttemptRow | undefined;
+  for (;;) {
+    const page = { take: size, skip: last ? 1 : 0, ...(last ? { cursor: { id: last.id } } : {}) };
+    const read = await run(() => findCallAttempts(prisma, { filter: query.filter, order: query.order, query: page, shape }));
+    // Typed as the model; a row holds the fields and relations of `shape`.
+    const rows = read as unknown as AttemptRow[];
+    progress.batches += 1;
+    // Prisma's cursor rule: a cursor row that no longer exists selects nothing, which must not pass for the end.
+    if (rows.length === 0 && last && !(await run(() => findCallAttempt(prisma, { select: { id: true } }, last!.revoxId)))) {
+      throw new ExportCutError();
+    }
+    const bytes = chunk(header + rows.map((row) => format.line(exportRow(row, withContent), columns)).join(''));
+    header = '';
+    progress.rows += rows.length;
+    if (bytes.length > 0) yield bytes;
+    if (rows.length < size) return;
+    last = rows.at(-1);
+    const fitting = Math.floor((rows.length * TARGET_BATCH_BYTES) / bytes.length);
+    size = Math.max(1, Math.min(MAX_BATCH_ROWS, size * BATCH_GROWTH, fitting));
+  }
+}
