@@ -4,6 +4,7 @@
  * ISO-8601 UTC by the formats). The content columns need `transcripts:read`, as their GraphQL fields do.
  */
 import { CallAttemptStatus, CallDirection, CallResult, TranscriptRole } from '../graphql/types/enums.ts';
+import { durationSeconds } from '../read/callAttempt.ts';
 import type { RowShape } from '../read/onePage.ts';
 
 const CALL_COLUMNS = [
@@ -96,9 +97,4 @@ export function exportRow(attempt: AttemptRow, withContent: boolean): ExportRow 
     structuredOutput: attempt.structuredOutput ?? null,
     transcript: (attempt.transcript ?? []).map(({ role, content }) => ({ role: TranscriptRole.fromRaw(role), content })),
   };
-}
-
-/** As GraphQL's `durationSeconds`: from answer to end, null unless the call was answered and has ended. */
-function durationSeconds({ answeredAt, endedAt }: Pick<AttemptRow, 'answeredAt' | 'endedAt'>): number | null {
-  return answeredAt && endedAt ? (endedAt.getTime() - answeredAt.getTime()) / 1000 : null;
 }

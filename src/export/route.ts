@@ -21,6 +21,7 @@ import { RequestWork, withRequestWork } from '../db/requestWork.ts';
 import { requestIdOf } from '../http/requestId.ts';
 import { errorResponse, getOnly, type NodeServerContext, type RouteHandler } from '../http/router.ts';
 import { describeError, type Logger } from '../log.ts';
+import { ReadRequestError } from '../read/readRequestError.ts';
 import { type ExportProgress, exportChunks } from './exportAttempts.ts';
 import { type ExportQuery, ExportQueryError, parseExportQuery } from './exportQuery.ts';
 import { EXPORT_FORMATS, type ExportFormat, FORMATS } from './formats.ts';
@@ -118,6 +119,8 @@ async function handleExport(
   try {
     first = await chunks.next();
   } catch (error) {
+    // A read the filter cannot answer as asked (a search with no word, RELEVANCE without a search), as GraphQL says.
+    if (error instanceof ReadRequestError) return errorResponse(400, 'bad_request', error.message);
     finished(request.signal.aborted ? 'client_gone' : 'failed', error);
     return errorResponse(500, 'internal_error', 'the export could not be read; see the server log');
   }

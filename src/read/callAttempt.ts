@@ -82,6 +82,11 @@ function sortKeys({ field }: CallAttemptOrder, filter: CallAttemptFilter | undef
   return [{ value: (alias) => relevance(alias, query), nullable: false }, fieldKey('endedAt', true)];
 }
 
+/** Seconds from answer to end; null unless the call was answered and has ended. GraphQL and the export show it. */
+export function durationSeconds({ answeredAt, endedAt }: { answeredAt: Date | null; endedAt: Date | null }): number | null {
+  return answeredAt && endedAt ? (endedAt.getTime() - answeredAt.getTime()) / 1000 : null;
+}
+
 export function findCallAttempt(prisma: PrismaClient, query: object, revoxId: string) {
   return prisma.callAttempt.findUnique({ ...query, where: { revoxId } });
 }

@@ -215,6 +215,13 @@ describe('filter and orderBy', () => {
       expect(await revoxIds({ orderBy })).toEqual(await page(orderBy));
     }
     expect(await revoxIds({ orderBy: 'ENDED_AT_ASC' })).not.toEqual(await revoxIds({}));
+    const search = { filter: JSON.stringify({ transcriptMatches: 'mardi OR turn' }), orderBy: 'RELEVANCE' };
+    const { body } = await server.graphql(
+      '{ callAttempts(first: 100, orderBy: RELEVANCE, filter: { transcriptMatches: "mardi OR turn" }) { nodes { revoxId } } }',
+      undefined,
+      TOKEN,
+    );
+    expect(await revoxIds(search, transcriptsKey)).toEqual(body.data.callAttempts.nodes.map((node: { revoxId: string }) => node.revoxId));
   });
 });
 

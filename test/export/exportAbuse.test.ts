@@ -105,6 +105,18 @@ describe('who may export', () => {
     expect((await fetchExport(server, 'csv', callsKey, { filter: '{"transcriptContains":""}' })).status).toBe(200);
   });
 
+  it('refuses a full-text search to a key without transcripts:read, and a search it cannot run, before any row', async () => {
+    const refused = await fetchExport(server, 'csv', callsKey, { filter: '{"transcriptMatches":"rendez-vous"}' });
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.text).error.message).toBe('filter.transcriptMatches needs a key with the "transcripts:read" scope');
+    const noWord = await fetchExport(server, 'csv', transcriptsKey, { filter: '{"transcriptMatches":"-"}' });
+    expect(noWord.status).toBe(400);
+    expect(JSON.parse(noWord.text).error.message).toMatch(/has no word to search for/);
+    const relevance = await fetchExport(server, 'ndjson', transcriptsKey, { orderBy: 'RELEVANCE' });
+    expect(relevance.status).toBe(400);
+    expect(JSON.parse(relevance.text).error.message).toMatch(/RELEVANCE .* filter\.transcriptMatches/);
+  });
+
   it('keeps the Host and Origin rules of the API', async () => {
     const open = await startTestServer();
     try {

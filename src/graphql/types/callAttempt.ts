@@ -13,6 +13,7 @@ import {
 } from '../../limits/index.ts';
 import {
   countCallAttempts,
+  durationSeconds,
   findCallAttempt,
   findCallAttempts,
   type CallAttemptFilter as ReadCallAttemptFilter,
@@ -44,7 +45,7 @@ export const CallAttempt = builder.prismaNode('CallAttempt', {
       description: 'Seconds from answer to end; null unless the call was answered and has ended.',
       select: { answeredAt: true, endedAt: true },
       extensions: reads('answeredAt', 'endedAt'),
-      resolve: ({ answeredAt, endedAt }) => (answeredAt && endedAt ? (endedAt.getTime() - answeredAt.getTime()) / 1000 : null),
+      resolve: durationSeconds,
     }),
     handledByAi: t.exposeBoolean('handledByAi', { nullable: true }),
     handledByHuman: t.exposeBoolean('handledByHuman', { nullable: true }),
