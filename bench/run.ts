@@ -1,11 +1,12 @@
 /**
  * npm run bench [-- --scale 1 --soak --soak-minutes 10 --only page,search --rounds 3 --seconds 10 --subscribers 1000 --cpu-prof]
- * (--only takes: page, search, ingest, fanout, fanout-redis, fanout-many, idle)
+ * (--only takes: page, search, fts, ingest, fanout, fanout-redis, fanout-many, idle)
  *
  * Callboard against baselines measured in the same run, on the same PostgreSQL server and the same data:
  *   1. webhook ingest (50-turn deliveries, 32 connections) vs plain pg inserting the same rows in one transaction
  *   2. a page of 50 orders with last attempt and transcript vs PostGraphile v5 and vs one hand-written SQL statement
- *   3. filtered search (transcriptContains + result), the same three ways
+ *   3. filtered search (transcriptContains + result), the same three ways; full-text search by relevance with
+ *      highlights (transcriptMatches), against one hand-written statement (ts_rank_cd, ts_headline)
  *   4. subscription fan-out (graphql-ws subscribers in another process, a webhook every 50 ms), one instance and
  *      two instances through Redis; then 10x the subscribers on one instance, a webhook every 250 ms; baseline: a
  *      GET /health round trip
@@ -21,13 +22,13 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRedis, redisServerPath } from '../support/redis.ts';
-import { loadDataSet, SEARCH_WORD } from './lib/data.ts';
+import { FTS_QUERY, loadDataSet, SEARCH_WORD } from './lib/data.ts';
 import type { Timing } from './lib/load.ts';
 import { obtainPostgres, createDatabase, dropDatabase, withClient } from './lib/postgres.ts';
 import { BASELINE_ARGS, CALLBOARD_ARGS, POSTGRAPHILE_ARGS, startProcess, type ServerProcess } from './lib/proc.ts';
-import { SEARCH_SQL } from './lib/sql.ts';
+import { FTS_SQL, SEARCH_SQL } from './lib/sql.ts';
 import { fanoutScenario, type FanoutResult } from './scenarios/fanout.ts';
-import { ingestScenario, pageScenario, searchScenario, WEBHOOK_SECRET } from './scenarios/http.ts';
+import { ftsScenario, ingestScenario, pageScenario, searchScenario, WEBHOOK_SECRET } from './scenarios/http.ts';
 import { idleScenario } from './scenarios/idle.ts';
 import { soakScenario } from './scenarios/soak.ts';
 import { renderMarkdown, type Report } from './lib/report.ts';
@@ -182,6 +183,24 @@ async function main() {
     });
   }
   if (postgraphile) await stop(postgraphile);
+  if (wanted('fts')) {
+    await attempt('fts', async () => {
+      log(
+        `\n## Full-text search: callAttempts(first: 20, orderBy: RELEVANCE, transcriptMatches: "${FTS_QUERY}") + 3 highlights each, 10 connections`,
+      );
+      const expected = await withClient(databaseUrl, async (client) => {
+        const body = (await client.query(FTS_SQL, [FTS_QUERY, 20])).rows[0].body;
+        return JSON.parse(body).data.callAttempts.nodes.length as number;
+      });
+      report.http.push({
+        scenario: 'fts',
+        description: `callAttempts(first: 20, RELEVANCE, transcriptMatches "${FTS_QUERY}") + transcriptHighlights(first: 3)`,
+        connections: 10,
+        baseline: 'baseline: one SQL statement',
+        sides: await ftsScenario(callboard, baseline, timing, expected),
+      });
+    });
+  }
   if (wanted('ingest')) {
     await attempt('ingest', async () => {
       log(`\n## Webhook ingest: new deliveries with 50-turn transcripts, 32 connections`);

@@ -3,7 +3,7 @@
  * so that test/graphql/n-plus-one.test.ts can count the statements of the very same requests without loading the
  * bench's own dependencies.
  */
-import { SEARCH_WORD } from './data.ts';
+import { FTS_QUERY, SEARCH_WORD } from './data.ts';
 
 export const CALLBOARD_PAGE = `query Page { callOrders(first: 50) { nodes { revoxId createdAt toPhoneNumber isCompleted callsCount
   lastAttempt { revoxId status result startedAt endedAt transcript { role content } } } } }`;
@@ -16,3 +16,7 @@ export const CALLBOARD_SEARCH = `query Search { callAttempts(first: 20, filter: 
 export const POSTGRAPHILE_SEARCH = `query Search { allCallAttempts(first: 20, orderBy: [ENDED_AT_DESC, ROW_ID_DESC], filter: {
   result: { in: ["human"] }, transcriptMessagesByCallAttemptId: { some: { content: { includesInsensitive: "${SEARCH_WORD}" } } } }) {
   nodes { revoxId phoneNumber result endedAt callOrder: callOrderByCallOrderId { revoxId } } } }`;
+
+/** Full-text search, best match first, with the three best turns of each attempt highlighted. */
+export const CALLBOARD_FTS = `query Fts { callAttempts(first: 20, orderBy: RELEVANCE, filter: { transcriptMatches: "${FTS_QUERY}" }) {
+  nodes { revoxId endedAt transcriptHighlights(query: "${FTS_QUERY}", first: 3) { position snippet matches { start end } } } } }`;

@@ -39,11 +39,18 @@ const HTTP_TARGETS: Record<string, { kind: 'must' | 'aim'; versus: string; label
     { kind: 'must', versus: 'PostGraphile', label: 'PostGraphile', ratio: 1 },
     { kind: 'aim', versus: 'baseline', label: 'SQL', ratio: 0.5 },
   ],
+  fts: [
+    { kind: 'must', versus: 'baseline', label: 'SQL', ratio: 0.5 },
+    { kind: 'aim', versus: 'baseline', label: 'SQL', ratio: 0.7 },
+  ],
   ingest: [
     { kind: 'must', versus: 'baseline', label: 'plain pg', ratio: 0.5 },
     { kind: 'aim', versus: 'baseline', label: 'plain pg', ratio: 0.7 },
   ],
 };
+
+/** Latency targets of a scenario's Callboard side, in ms at the 99th percentile. */
+const HTTP_P99_TARGETS: Record<string, number> = { fts: 100 };
 
 const FANOUT_TARGETS: Record<FanoutId, { mustP99Ms: number; aimP99Ms: number; maxRssMiB?: number }> = {
   'fanout-one': { mustP99Ms: 100, aimP99Ms: 50 },
@@ -72,13 +79,15 @@ export function renderMarkdown(report: Report): string {
       const ratio = base ? side.requestsPerSecond / base.requestsPerSecond : NaN;
       let target = side === base ? 'baseline' : 'comparison';
       if (side.side === 'Callboard') {
-        target = (HTTP_TARGETS[scenario.scenario] ?? [])
-          .map(({ kind, versus, label, ratio: wanted }) => {
+        const maxP99 = HTTP_P99_TARGETS[scenario.scenario];
+        target = [
+          ...(HTTP_TARGETS[scenario.scenario] ?? []).map(({ kind, versus, label, ratio: wanted }) => {
             const other = sideFor(versus);
             const measured = other ? side.requestsPerSecond / other.requestsPerSecond : NaN;
             return check(kind, `>= ${wanted}x ${label}`, measured >= wanted, `${f(measured, 2)}x`);
-          })
-          .join('; ');
+          }),
+          ...(maxP99 === undefined ? [] : [check('must', `p99 < ${maxP99} ms`, side.p99Ms < maxP99)]),
+        ].join('; ');
       }
       const failed = side.errors > 0 ? ` (${side.errors} failed)` : '';
       lines.push(

@@ -33,3 +33,30 @@ SELECT json_build_object('data', json_build_object('callAttempts', json_build_ob
   coalesce(json_agg(json_build_object('revoxId', p.revox_id, 'phoneNumber', p.phone_number, 'result', p.result,
     'endedAt', p.ended_at, 'callOrder', json_build_object('revoxId', o.revox_id)) ORDER BY p.ended_at DESC, p.id DESC), '[]'::json))))::text AS body
 FROM page p JOIN call_orders o ON o.id = p.call_order_id`;
+
+/**
+ * callAttempts(first: $2, orderBy: RELEVANCE, filter: { transcriptMatches: $1 }) { nodes { revoxId endedAt
+ * transcriptHighlights(query: $1, first: 3) { position snippet } } }, as one would write it by hand: the same match
+ * and rank over the indexed vectors, then for each attempt the three turns that rank best against any of the words,
+ * marked by PostgreSQL's ts_headline.
+ */
+export const FTS_SQL = `
+WITH q AS (
+  SELECT websearch_to_tsquery('simple', unaccent($1)) AS query,
+         replace(websearch_to_tsquery('simple', unaccent($1))::text, ' & ', ' | ')::tsquery AS any_word
+),
+page AS (
+  SELECT a.id, a.revox_id, a.ended_at, ts_rank_cd(a.transcript_search, q.query) AS rank
+  FROM call_attempts a, q WHERE a.transcript_search @@ q.query
+  ORDER BY rank DESC, a.ended_at DESC, a.id DESC LIMIT $2
+)
+SELECT json_build_object('data', json_build_object('callAttempts', json_build_object('nodes',
+  coalesce(json_agg(json_build_object('revoxId', p.revox_id, 'endedAt', p.ended_at, 'transcriptHighlights', (
+    SELECT coalesce(json_agg(json_build_object('position', t.position,
+             'snippet', ts_headline('simple', t.content, q.any_word, 'MaxFragments=1, MaxWords=35, MinWords=15'))
+           ORDER BY t.rank DESC, t.position), '[]'::json)
+    FROM (SELECT m.position, m.content, ts_rank_cd(to_tsvector('simple', unaccent(m.content)), q.any_word) AS rank
+          FROM transcript_messages m WHERE m.call_attempt_id = p.id AND to_tsvector('simple', unaccent(m.content)) @@ q.any_word
+          ORDER BY rank DESC, m.position LIMIT 3) t
+  )) ORDER BY p.rank DESC, p.ended_at DESC, p.id DESC), '[]'::json))))::text AS body
+FROM page p, q`;

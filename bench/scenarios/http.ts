@@ -1,9 +1,9 @@
-/** Scenarios 1-3: webhook ingest, reading a page, filtered search; Callboard against its baselines. */
+/** Scenarios 1-3 and fts: webhook ingest, reading a page, filtered search, full-text search; Callboard against its baselines. */
 import { orderDelivery } from '../../support/deliveries.ts';
 import { compareSides, expectOk, type Side, type SideResult, type Timing } from '../lib/load.ts';
 import type { ServerProcess } from '../lib/proc.ts';
-import { SEARCH_WORD } from '../lib/data.ts';
-import { CALLBOARD_PAGE, CALLBOARD_SEARCH, POSTGRAPHILE_PAGE, POSTGRAPHILE_SEARCH } from '../lib/documents.ts';
+import { FTS_QUERY, SEARCH_WORD } from '../lib/data.ts';
+import { CALLBOARD_FTS, CALLBOARD_PAGE, CALLBOARD_SEARCH, POSTGRAPHILE_PAGE, POSTGRAPHILE_SEARCH } from '../lib/documents.ts';
 
 export const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
@@ -125,4 +125,13 @@ export async function searchScenario(
     sqlSide(baseline, `/search?q=${SEARCH_WORD}&result=human&first=20`, (b) => b.data?.callAttempts?.nodes, expected),
   ];
   return compareSides('search', sides, timing, 10);
+}
+
+/** Full-text search by relevance with highlights, against the same in one hand-written statement. */
+export async function ftsScenario(callboard: ServerProcess, baseline: ServerProcess, timing: Timing, expected: number) {
+  const sides = [
+    graphqlSide('Callboard', callboard, CALLBOARD_FTS, (b) => b.data?.callAttempts?.nodes, expected),
+    sqlSide(baseline, `/fts?q=${encodeURIComponent(FTS_QUERY)}&first=20`, (b) => b.data?.callAttempts?.nodes, expected),
+  ];
+  return compareSides('fts', sides, timing, 10);
 }

@@ -2,14 +2,14 @@
  * The plain-`pg` baseline, run as its own process like Callboard: an HTTP server with
  * - POST /webhooks/revox: the rows Callboard stores for a new delivery (archive entry, order, attempt, transcript),
  *   inserted with plain pg in one transaction, no validation;
- * - GET /page?first=50 and GET /search?q=...&result=human&first=20: one SQL statement each, building the JSON in
- *   PostgreSQL, returned as is.
+ * - GET /page?first=50, GET /search?q=...&result=human&first=20 and GET /fts?q=...&first=20: one SQL statement each,
+ *   building the JSON in PostgreSQL, returned as is.
  * Prints {"event":"server.listening","url":...} like Callboard. Env: DATABASE_URL, PORT (0).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
-import { PAGE_SQL, SEARCH_SQL } from '../lib/sql.ts';
+import { FTS_SQL, PAGE_SQL, SEARCH_SQL } from '../lib/sql.ts';
 import { serveUntilTerminated } from './serve.ts';
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
@@ -115,6 +115,10 @@ const server = createServer(async (request, response) => {
       const pattern = `%${(url.searchParams.get('q') ?? '').replace(/[\\%_]/g, '\\$&')}%`;
       const results = url.searchParams.getAll('result');
       const result = await pool.query(SEARCH_SQL, [pattern, results, Number(url.searchParams.get('first') ?? 20)]);
+      return send(response, 200, result.rows[0].body);
+    }
+    if (url.pathname === '/fts') {
+      const result = await pool.query(FTS_SQL, [url.searchParams.get('q') ?? '', Number(url.searchParams.get('first') ?? 20)]);
       return send(response, 200, result.rows[0].body);
     }
     if (url.pathname === '/health') return send(response, 200, '{"status":"ok"}');

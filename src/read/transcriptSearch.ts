@@ -8,6 +8,7 @@
  * (`callboard_search_config()`), so the query is read exactly as the transcripts were indexed.
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
+import { runStatement } from '../db/statements.ts';
 import { column, type SqlOnlyCondition } from './filter.ts';
 import { ReadRequestError } from './readRequestError.ts';
 
@@ -15,14 +16,23 @@ function hasWord(query: string): boolean {
   return /[\p{L}\p{N}]/u.test(query);
 }
 
-/** The query as a tsquery, after checking that it has something to search for (else PostgreSQL matches nothing). */
+/**
+ * The text search configuration, as a scalar subquery: PostgreSQL evaluates it once per statement (an InitPlan),
+ * where a call of the function itself would be evaluated, and its name looked up, once per row.
+ */
+const SEARCH_CONFIG = Prisma.sql`(SELECT callboard_search_config())`;
+
+/**
+ * The query as a tsquery, after checking that it has something to search for (else PostgreSQL matches nothing).
+ * A scalar subquery too: parsed once per statement, not once per ranked row.
+ */
 function tsQuery(query: string): Prisma.Sql {
   if (!hasWord(query)) {
     throw new ReadRequestError(
       `The search ${JSON.stringify(query.slice(0, 40))} has no word to search for: give at least one word, such as rendez-vous.`,
     );
   }
-  return Prisma.sql`websearch_to_tsquery(callboard_search_config(), unaccent(${query}))`;
+  return Prisma.sql`(SELECT websearch_to_tsquery(${SEARCH_CONFIG}, unaccent(${query})))`;
 }
 
 /** Attempts whose transcript matches `query` (on `call_attempts` under `alias`). */
@@ -99,11 +109,13 @@ export async function transcriptHighlights(
   const words = wantedWords(query);
   // Only excluded words: there is nothing to mark.
   if (!hasWord(words)) return new Map();
-  const config = Prisma.sql`callboard_search_config()`;
+  const config = SEARCH_CONFIG;
   // A token's own lexeme: the first of its vector (a compound's vector also holds its parts', after it).
   const lexemeOf = (token: Prisma.Sql) =>
     Prisma.sql`(SELECT u.lexeme FROM unnest(to_tsvector(${config}, unaccent(${token}))) u WHERE 1 = ANY(u.positions))`;
-  const rows = await prisma.$queryRaw<TurnRow[]>`
+  const rows = await runStatement<TurnRow>(
+    prisma,
+    Prisma.sql`
     WITH wanted AS (
       SELECT coalesce(array_agg(DISTINCT ${lexemeOf(Prisma.sql`p.token`)}), '{}') AS lexemes
       FROM ts_parse('default', ${words}) p JOIN ts_token_type('default') k ON k.tokid = p.tokid
@@ -127,7 +139,8 @@ export async function transcriptHighlights(
             JOIN ts_token_type('default') k ON k.tokid = p.tokid) AS tokens
     FROM best b, wanted w
     WHERE b.rank <= ${first}
-    ORDER BY b.call_attempt_id, b.rank`;
+    ORDER BY b.call_attempt_id, b.rank`,
+  );
   const highlights = new Map<string, TranscriptHighlight[]>();
   for (const row of rows) {
     const list = highlights.get(row.attemptId) ?? [];
