@@ -3,6 +3,7 @@
  * its exactness, the null-or-missing rule shared by conditions and `byOutput`, paging, series buckets, scopes, hostile
  * input, one statement per read, and the GIN index that answers `equals`.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyStore } from '../../src/access/keys.ts';
 import { MAX_REQUEST_BODY_BYTES } from '../../src/limits/limits.ts';
@@ -296,6 +297,25 @@ describe('byOutput', () => {
     // The series, then one statement per distinct (path, first), whatever the number of buckets.
     expect(statements.filter((sql) => sql.includes('structured_output'))).toHaveLength(2);
     expect(statements.filter((sql) => sql.includes('generate_series'))).toHaveLength(1);
+  });
+});
+
+describe("the README's example", () => {
+  it('runs, and counts confirmed appointments per day', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const document = /```graphql\n(query Appointments [\s\S]*?)```/.exec(readme)?.[1];
+    expect(document).toBeDefined();
+    // The month of the attempts here.
+    const december = document!.replace('"2026-12-01T', '"2027-01-01T').replace('"2026-11-01T', '"2026-12-01T');
+    const { body } = await ask(december);
+    expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+    expect(body.data.callAttempts.nodes.map((node: { revoxId: string }) => revoxIds.get(node.revoxId)).sort()).toEqual(
+      sorted('confirmed', 'shouted'),
+    );
+    expect(body.data.callStats.series[0].byOutput).toEqual([
+      { value: false, count: 1 },
+      { value: true, count: 1 },
+    ]);
   });
 });
 
