@@ -58,6 +58,13 @@ function listed(names: readonly string[]): string {
 
 const count = (n: number) => n.toLocaleString('en-US');
 
+/** PostgreSQL's text and jsonb cannot hold U+0000: a key or text holding it is refused rather than failing the read. */
+const NUL = '\u0000';
+
+function nulRefused(name: string): ReadRequestError {
+  return new ReadRequestError(`${name}: may not contain the character U+0000, which no stored value holds.`);
+}
+
 /** A path within the bounds; `name` is the argument, as an error names it. */
 export function checkedPath(path: readonly string[], name: string): string[] {
   if (path.length > MAX_OUTPUT_PATH_KEYS) {
@@ -69,6 +76,7 @@ export function checkedPath(path: readonly string[], name: string): string[] {
         `${name}[${index}]: a key may have at most ${MAX_OUTPUT_KEY_LENGTH} characters, got ${count(key.length)}.`,
       );
     }
+    if (key.includes(NUL)) throw nulRefused(`${name}[${index}]`);
   });
   return [...path];
 }
@@ -76,8 +84,13 @@ export function checkedPath(path: readonly string[], name: string): string[] {
 /** A JSON operand within its bound, measured as the UTF-8 JSON text that is sent to the database. */
 function checkedValue(value: unknown, name: string): unknown {
   let bytes: number;
+  let holdsNul = false;
   try {
-    bytes = Buffer.byteLength(JSON.stringify(value));
+    const text = JSON.stringify(value, (key, item) => {
+      if (key.includes(NUL) || (typeof item === 'string' && item.includes(NUL))) holdsNul = true;
+      return item;
+    });
+    bytes = Buffer.byteLength(text);
   } catch {
     // Nested too deep to serialise: far over the bound anyway.
     bytes = Number.POSITIVE_INFINITY;
@@ -86,6 +99,7 @@ function checkedValue(value: unknown, name: string): unknown {
     const got = Number.isFinite(bytes) ? `got ${count(bytes)}` : 'got a value nested too deep to measure';
     throw new ReadRequestError(`${name}: a JSON value may be at most ${count(MAX_OUTPUT_VALUE_BYTES)} bytes as JSON text, ${got}.`);
   }
+  if (holdsNul) throw nulRefused(name);
   return value;
 }
 
@@ -117,6 +131,7 @@ function checkedCondition(input: OutputConditionInput, name: string): OutputCond
       if (text.length > MAX_SEARCH_TEXT_LENGTH) {
         throw new ReadRequestError(`${operand}: at most ${MAX_SEARCH_TEXT_LENGTH} characters, got ${count(text.length)}.`);
       }
+      if (text.includes(NUL)) throw nulRefused(operand);
       return { path, operator, value: text };
     }
     default:

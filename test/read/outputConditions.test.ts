@@ -443,6 +443,16 @@ describe('bad and hostile input', () => {
     );
   });
 
+  it('refuses the character U+0000, which PostgreSQL cannot hold, wherever it is', async () => {
+    const refused = (name: string) => `${name}: may not contain the character U+0000, which no stored value holds.`;
+    expect(await badInput([{ path: ['a', 'b\u0000'], exists: true }])).toBe(refused('filter.output[0].path[1]'));
+    expect(await badInput([{ path: ['a'], equals: 'x\u0000' }])).toBe(refused('filter.output[0].equals'));
+    expect(await badInput([{ path: ['a'], in: [1, { deep: [{ 'k\u0000': 1 }] }] }])).toBe(refused('filter.output[0].in[1]'));
+    expect(await badInput([{ path: ['a'], contains: '\u0000' }])).toBe(refused('filter.output[0].contains'));
+    // A backslash and "u0000" are only characters.
+    expect(await matching([{ path: ['sentiment'], equals: '\\u0000' }])).toEqual([]);
+  });
+
   it('refuses a byOutput path of 100 keys and a first over 100', async () => {
     const { error } = await refusal(BY_OUTPUT, { path: Array.from({ length: 100 }, () => 'k') });
     expect(error).toMatchObject({
