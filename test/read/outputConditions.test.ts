@@ -196,6 +196,19 @@ describe('combined', () => {
     expect(seen.sort()).toEqual(sorted('confirmed', 'declined', 'textual', 'shouted'));
   });
 
+  it('selects the same attempts when the page is read the Prisma way', async () => {
+    const { serverWith } = serversPerTest();
+    const prismaWay = await serverWith({}, undefined, { oneStatementReads: false });
+    for (const name of ['confirmed', 'declined', 'shouted'] as const) await deliverAttempt(prismaWay, name, ATTEMPTS[name]);
+    const { body } = await prismaWay.graphql(ATTEMPTS_QUERY, {
+      filter: { output: [{ path: ['appointment', 'confirmed'], equals: true }] },
+      first: 1,
+    });
+    expect(body.data.callAttempts.totalCount).toBe(2);
+    // Most recently ended first.
+    expect(body.data.callAttempts.nodes.map((node: { revoxId: string }) => revoxIds.get(node.revoxId))).toEqual(['shouted']);
+  });
+
   it('counts in callStats as in callAttempts', async () => {
     const { body } = await ask('{ callStats(filter: { output: [{ path: ["score"], gte: 1 }] }) { attempts } }');
     expect(body.data.callStats.attempts).toBe(5);
