@@ -18,6 +18,7 @@ import {
   MAX_OUTPUT_PATH_KEYS,
   MAX_OUTPUT_VALUE_BYTES,
   MAX_SEARCH_TEXT_LENGTH,
+  OPERATION_LIMITS,
 } from '../limits/limits.ts';
 import { column, escapeLike, type SqlOnlyCondition } from './filter.ts';
 import { ReadRequestError } from './readRequestError.ts';
@@ -200,22 +201,35 @@ export function outputConditionSql(alias: string, condition: OutputCondition): S
 
 /**
  * Per group (`bucket`, an expression on `call_attempts a`) of the attempts matching `where`, the `first` most
- * frequent values at `path` with their counts, as rows `(bucket, counts)` where `counts` is a JSON list of
+ * frequent values at `path` with their counts, as rows `(bucket, counts, too_large)` where `counts` is a JSON list of
  * `{value, count}`: most frequent first, ties by the value's JSON text in byte order (whatever the database's
  * collation), a missing path or JSON null as `null` (last among its ties).
+ *
+ * Values may be whole objects, so what the statement returns is bounded by what an answer may hold: the values past
+ * that many bytes of JSON text (all groups together) are left out, and `too_large` says so.
  */
 export function outputValueCountsSql(where: Prisma.Sql, bucket: Prisma.Sql, path: readonly string[], first: number): Prisma.Sql {
   return Prisma.sql`
-    SELECT bucket, json_agg(json_build_object('value', value, 'count', count) ORDER BY rank) AS counts
-    FROM (
+    WITH counted AS (
+      SELECT ${bucket} AS bucket, NULLIF(${outputValueAt('a', path)}, 'null'::jsonb) AS value, count(*)::int AS count
+      FROM call_attempts a
+      WHERE ${where}
+      GROUP BY 1, 2
+    ),
+    ranked AS (
       SELECT bucket, value, count, row_number() OVER (PARTITION BY bucket ORDER BY count DESC, value::text COLLATE "C") AS rank
-      FROM (
-        SELECT ${bucket} AS bucket, NULLIF(${outputValueAt('a', path)}, 'null'::jsonb) AS value, count(*)::int AS count
-        FROM call_attempts a
-        WHERE ${where}
-        GROUP BY 1, 2
-      ) counted
-    ) ranked
-    WHERE rank <= ${first}
+      FROM counted
+    ),
+    listed AS (
+      SELECT bucket, value, count, rank,
+             sum(coalesce(octet_length(value::text), 0)) OVER (ORDER BY bucket, rank) AS bytes_through
+      FROM ranked
+      WHERE rank <= ${first}
+    )
+    SELECT bucket, json_agg(json_build_object('value', value, 'count', count) ORDER BY rank) AS counts,
+           bool_or(bytes_through > ${OPERATION_LIMITS.maxResponseBytes}) AS too_large
+    FROM listed
+    -- The first value past the bound is kept, to tell that there was one.
+    WHERE bytes_through - coalesce(octet_length(value::text), 0) <= ${OPERATION_LIMITS.maxResponseBytes}
     GROUP BY bucket`;
 }

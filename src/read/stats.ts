@@ -7,6 +7,7 @@
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { FINISHED_ATTEMPT_STATUSES } from '../ingest/statuses.ts';
+import { OPERATION_LIMITS } from '../limits/limits.ts';
 import { outputValueCountsSql } from './outputConditions.ts';
 import { ReadRequestError } from './readRequestError.ts';
 
@@ -118,7 +119,19 @@ export interface OutputValueCount {
   count: number;
 }
 
-type OutputCountsRow = { bucket: Date | number; counts: OutputValueCount[] };
+type OutputCountsRow = { bucket: Date | number; counts: OutputValueCount[]; too_large: boolean };
+
+/** The rows of `outputValueCountsSql`, unless their values are more than an answer may hold. */
+async function outputCountRows(prisma: PrismaClient, sql: Prisma.Sql): Promise<OutputCountsRow[]> {
+  const rows = await prisma.$queryRaw<OutputCountsRow[]>`${sql}`;
+  if (rows.some((row) => row.too_large)) {
+    throw new ReadRequestError(
+      `byOutput: the values at this path come to more than the ${OPERATION_LIMITS.maxResponseBytes / 1024 / 1024} MiB ` +
+        'an answer may hold: ask for a path deeper in the structured output, or for fewer values with first.',
+    );
+  }
+  return rows;
+}
 
 /** The `first` most frequent values at `path` among the attempts matching `where`, in one statement. */
 export async function callStatsByOutput(
@@ -127,7 +140,7 @@ export async function callStatsByOutput(
   path: string[],
   first: number,
 ): Promise<OutputValueCount[]> {
-  const [row] = await prisma.$queryRaw<OutputCountsRow[]>`${outputValueCountsSql(where, Prisma.sql`0`, path, first)}`;
+  const [row] = await outputCountRows(prisma, outputValueCountsSql(where, Prisma.sql`0`, path, first));
   return row?.counts ?? [];
 }
 
@@ -142,7 +155,7 @@ export async function callStatsSeriesByOutput(
   path: string[],
   first: number,
 ): Promise<Map<number, OutputValueCount[]>> {
-  const rows = await prisma.$queryRaw<OutputCountsRow[]>`${outputValueCountsSql(endedWhere(where), bucketStart(bucketing), path, first)}`;
+  const rows = await outputCountRows(prisma, outputValueCountsSql(endedWhere(where), bucketStart(bucketing), path, first));
   return new Map(rows.map((row) => [new Date(row.bucket).getTime(), row.counts]));
 }
 

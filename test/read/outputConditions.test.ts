@@ -466,6 +466,28 @@ describe('bad and hostile input', () => {
     expect(await matching([{ path: ['sentiment'], equals: '\\u0000' }])).toEqual([]);
   });
 
+  it('refuses byOutput values that come to more than an answer may hold, before reading them all', async () => {
+    const prisma = server.database.prisma;
+    await prisma.$executeRaw`
+      INSERT INTO call_attempts (id, revox_id, call_order_id, phone_number, status, version_key, updated_at, structured_output)
+      SELECT gen_random_uuid(), 'large_' || n, a.call_order_id, a.phone_number, a.status, 'large', now(),
+             jsonb_build_object('text', repeat('x', 1024 * 1024), 'n', n)
+      FROM generate_series(1, 11) AS n, (SELECT * FROM call_attempts LIMIT 1) AS a`;
+    try {
+      const { error } = await refusal(BY_OUTPUT, { path: [] });
+      expect(error).toMatchObject({
+        message:
+          'byOutput: the values at this path come to more than the 10 MiB an answer may hold: ask for a path deeper in the structured output, or for fewer values with first.',
+        extensions: { code: 'BAD_USER_INPUT' },
+      });
+      // The same text eleven times is one value.
+      const [text] = await byOutput(['text'], 1);
+      expect(text).toEqual({ value: 'x'.repeat(1024 * 1024), count: 11 });
+    } finally {
+      await prisma.$executeRaw`DELETE FROM call_attempts WHERE version_key = 'large'`;
+    }
+  });
+
   it('refuses a byOutput path of 100 keys and a first over 100', async () => {
     const { error } = await refusal(BY_OUTPUT, { path: Array.from({ length: 100 }, () => 'k') });
     expect(error).toMatchObject({
