@@ -85,8 +85,9 @@ function byOutputField<Parent>(
     type: [OutputValueCount],
     description:
       'The attempts grouped by the JSON value at `path` in their structuredOutput (objects and arrays compared whole): ' +
-      "the `first` most frequent values, most frequent first, ties by the value's JSON text (byte order); attempts where the path is " +
-      'missing or holds null count under `value: null`. Values past the size of an answer (as JSON text) are an error.',
+      "the `first` most frequent values, most frequent first, ties by the value's JSON text (byte order); attempts " +
+      'where the path is missing or holds null count under `value: null`. Values past the size of an answer (as JSON ' +
+      'text) are an error.',
     authScopes: { 'transcripts:read': true },
     args: {
       path: t.arg.stringList({ required: true, description: OUTPUT_PATH_DESCRIPTION }),
