@@ -128,7 +128,16 @@ export async function loadDataSet(databaseUrl: string, scale: number, log: (line
         `INSERT INTO call_attempts (id, revox_id, call_order_id, phone_number, status, result, started_at, answered_at,
            ended_at, version_key, updated_at, recording_url, ended_by, structured_output)
          SELECT id, revox_id, order_id, phone, status, result, started, answered, ended, 'seed', now(),
-           'https://recordings.example.com/' || revox_id || '.mp3', 'assistant', jsonb_build_object('score', seq % 10)
+           'https://recordings.example.com/' || revox_id || '.mp3', 'assistant',
+           -- What an assistant extracts from a call a human answered (other attempts have none): about 60% confirm
+           -- an appointment within two weeks of the call; a sentiment; a score from 0 to 10 with one decimal.
+           CASE WHEN result = 'human' THEN jsonb_build_object(
+             'appointment', jsonb_build_object(
+               'confirmed', (seq * 7) % 10 < 6,
+               'date', to_char(started AT TIME ZONE 'UTC' + (1 + seq % 14) * interval '1 day', 'YYYY-MM-DD')),
+             'sentiment', (ARRAY['positive', 'neutral', 'negative'])[1 + (seq * 13) % 3],
+             'score', round(((seq * 37) % 101) / 10.0, 1))
+           END
          FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::timestamptz[],
            $8::timestamptz[], $9::timestamptz[]) WITH ORDINALITY AS t(id, revox_id, order_id, phone, status, result, started, answered, ended, seq)`,
         slice.slice(0, 9),

@@ -4,6 +4,7 @@ import { builder } from './builder.ts';
 import './types/scalars.ts';
 import './types/callOrder.ts';
 import './types/callAttempt.ts';
+import './types/outputCondition.ts';
 import './types/transcriptMessage.ts';
 import './types/transcriptHighlight.ts';
 import './types/callStats.ts';

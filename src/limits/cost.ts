@@ -243,12 +243,12 @@ export function useCostLimit(options: CostLimitOptions): Plugin {
     if (!byDocument) measured.set(schema, (byDocument = new WeakMap()));
     let byRequest = byDocument.get(document);
     if (!byRequest) byDocument.set(document, (byRequest = new Map()));
-    const key = `${operationName ?? ''} ${JSON.stringify(variableValues ?? {})}`;
-    if (byRequest.has(key)) return byRequest.get(key);
+    const key = measureKey(operationName, variableValues);
+    if (key !== undefined && byRequest.has(key)) return byRequest.get(key);
     const result = measureOperation(schema, document, operationName, variableValues, options);
     // A document sent with ever-new variables is measured each time rather than kept without bound; a refusal's
     // error is made anew for each request.
-    if (!result?.inputError && byRequest.size < MEASURES_PER_DOCUMENT) byRequest.set(key, result);
+    if (key !== undefined && !result?.inputError && byRequest.size < MEASURES_PER_DOCUMENT) byRequest.set(key, result);
     return result;
   }
   function refuseExpensive({
@@ -263,6 +263,15 @@ export function useCostLimit(options: CostLimitOptions): Plugin {
     else if (measure && measure.cost > options.maxCost) setResultAndStopExecution({ errors: [costError(measure.cost, options)] });
   }
   return { onExecute: refuseExpensive, onSubscribe: refuseExpensive };
+}
+
+/** The operation name and variables as text; undefined for variables nested too deep to serialise, never kept. */
+function measureKey(operationName: string | null | undefined, variableValues: unknown): string | undefined {
+  try {
+    return `${operationName ?? ''} ${JSON.stringify(variableValues ?? {})}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function costError(cost: number, { maxCost, defaultPageSize }: CostLimitOptions): GraphQLError {

@@ -31,12 +31,31 @@ export const NODE_LOOKUP_COST = 100;
 export const MAX_NODE_IDS = MAX_PAGE_SIZE;
 
 /**
- * Longest `transcriptContains`: the search compares the text with every candidate turn (ILIKE), so its length
- * multiplies the work of each comparison.
+ * Longest `transcriptContains` (and an output condition's `contains`): the search compares the text with every
+ * candidate turn or value (ILIKE), so its length multiplies the work of each comparison.
  */
 export const MAX_SEARCH_TEXT_LENGTH = 200;
 /** Longest phone number, Revox id or time zone name an argument takes: real ones are far shorter (E.164: 16). */
 export const MAX_IDENTIFIER_LENGTH = 100;
+
+/**
+ * Most conditions one `filter.output` holds: each is evaluated on the structured output of every candidate attempt,
+ * and a dashboard needs a few.
+ */
+export const MAX_OUTPUT_CONDITIONS = 10;
+/** Most keys a structured-output `path` walks (a condition's or `byOutput`'s): real outputs nest a few levels deep. */
+export const MAX_OUTPUT_PATH_KEYS = 16;
+/** Longest key of such a path. */
+export const MAX_OUTPUT_KEY_LENGTH = 100;
+/**
+ * Largest JSON value an output condition compares with (`equals`, each value of `in`), in bytes of JSON text: each is
+ * a parameter of the statement and is compared with the value of every candidate attempt.
+ */
+export const MAX_OUTPUT_VALUE_BYTES = 2 * 1024;
+/** Most values one `in` lists: each adds a probe of the index to the statement. */
+export const MAX_OUTPUT_IN_VALUES = 100;
+/** Most values `byOutput` lists (its `first`), per bucket in a series: the cost limit refuses more, as for any page. */
+export const MAX_OUTPUT_VALUE_COUNTS = MAX_PAGE_SIZE;
 
 /** Largest GraphQL request body over HTTP. */
 export const MAX_REQUEST_BODY_BYTES = 1024 * 1024;

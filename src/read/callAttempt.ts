@@ -12,6 +12,7 @@ import {
   type SqlOnlyCondition,
 } from './filter.ts';
 import { fieldKey, pageWindow, readPage, type PrismaPageQuery, type RowShape, type SortKey } from './onePage.ts';
+import { outputConditionSql, type OutputCondition } from './outputConditions.ts';
 import { ReadRequestError } from './readRequestError.ts';
 import { relevance, transcriptMatchCondition } from './transcriptSearch.ts';
 
@@ -26,6 +27,8 @@ export interface CallAttemptFilter {
   transcriptContains?: string;
   /** A full-text search in web-search syntax over the whole transcript (src/read/transcriptSearch.ts). */
   transcriptMatches?: string;
+  /** Conditions on the structured output, all of which must hold (src/read/outputConditions.ts). */
+  output?: OutputCondition[];
 }
 
 /**
@@ -64,6 +67,7 @@ function conditions(filter: CallAttemptFilter | undefined): AttemptCondition[] {
     });
   }
   if (filter.transcriptMatches !== undefined) list.push(transcriptMatchCondition(ATTEMPT_ALIAS, filter.transcriptMatches));
+  for (const condition of filter.output ?? []) list.push(outputConditionSql(ATTEMPT_ALIAS, condition));
   return list;
 }
 

@@ -7,6 +7,8 @@
  */
 import { Prisma, type PrismaClient } from '../db/generated/prisma/client.ts';
 import { FINISHED_ATTEMPT_STATUSES } from '../ingest/statuses.ts';
+import { OPERATION_LIMITS } from '../limits/limits.ts';
+import { outputValueCountsSql } from './outputConditions.ts';
 import { ReadRequestError } from './readRequestError.ts';
 
 export interface StatsCounters {
@@ -24,10 +26,14 @@ export interface StatsCounters {
 
 export type StatsBucket = 'hour' | 'day' | 'week';
 
-export interface StatsSeriesOptions {
+/** How a series cuts its buckets. */
+export interface StatsBucketing {
   bucket: StatsBucket;
   /** An IANA time zone name such as Europe/Paris: buckets start at its local hours, midnights and Mondays. */
   timeZone: string;
+}
+
+export interface StatsSeriesOptions extends StatsBucketing {
   /** The filter's range (`endedAfter` inclusive, `endedBefore` exclusive); where absent, the data's own range. */
   endedAfter: Date | null | undefined;
   endedBefore: Date | null | undefined;
@@ -107,6 +113,52 @@ function counters(row: CountersRow | undefined): StatsCounters {
   return { ...row.totals, byResult: row.by_result ?? [], byStatus: row.by_status ?? [] };
 }
 
+/** How often each JSON value at a path of the structured output occurs: `null` for a missing path or a JSON null. */
+export interface OutputValueCount {
+  value: unknown;
+  count: number;
+}
+
+type OutputCountsRow = { bucket: Date | number; counts: OutputValueCount[]; too_large: boolean };
+
+/** The rows of `outputValueCountsSql`, unless their values are more than an answer may hold. */
+async function outputCountRows(prisma: PrismaClient, sql: Prisma.Sql): Promise<OutputCountsRow[]> {
+  const rows = await prisma.$queryRaw<OutputCountsRow[]>`${sql}`;
+  if (rows.some((row) => row.too_large)) {
+    throw new ReadRequestError(
+      `byOutput: the values at this path come to more than the ${OPERATION_LIMITS.maxResponseBytes / 1024 / 1024} MiB ` +
+        'an answer may hold: ask for a path deeper in the structured output, or for fewer values with first.',
+    );
+  }
+  return rows;
+}
+
+/** The `first` most frequent values at `path` among the attempts matching `where`, in one statement. */
+export async function callStatsByOutput(
+  prisma: PrismaClient,
+  where: Prisma.Sql,
+  path: string[],
+  first: number,
+): Promise<OutputValueCount[]> {
+  const [row] = await outputCountRows(prisma, outputValueCountsSql(where, Prisma.sql`0`, path, first));
+  return row?.counts ?? [];
+}
+
+/**
+ * The `first` most frequent values at `path` in each bucket of a series (as `callStatsSeries` cuts them), in one
+ * statement for the whole series: keyed by the bucket's start in epoch milliseconds; an empty bucket is absent.
+ */
+export async function callStatsSeriesByOutput(
+  prisma: PrismaClient,
+  where: Prisma.Sql,
+  bucketing: StatsBucketing,
+  path: string[],
+  first: number,
+): Promise<Map<number, OutputValueCount[]>> {
+  const rows = await outputCountRows(prisma, outputValueCountsSql(endedWhere(where), bucketStart(bucketing), path, first));
+  return new Map(rows.map((row) => [new Date(row.bucket).getTime(), row.counts]));
+}
+
 /** The counters over every attempt matching `where` (a condition on `call_attempts a`). */
 export async function callStats(prisma: PrismaClient, where: Prisma.Sql): Promise<StatsCounters> {
   const [row] = await prisma.$queryRaw<CountersRow[]>`
@@ -115,6 +167,16 @@ export async function callStats(prisma: PrismaClient, where: Prisma.Sql): Promis
     FROM counters c LEFT JOIN by_result r USING (bucket) LEFT JOIN by_status s USING (bucket)
   `;
   return counters(row);
+}
+
+/** The start of the bucket of attempt `a`'s end time. */
+function bucketStart({ bucket, timeZone }: StatsBucketing): Prisma.Sql {
+  return Prisma.sql`date_trunc(${bucket}, a.ended_at, ${timeZone})`;
+}
+
+/** An attempt that has not ended is in no bucket. */
+function endedWhere(where: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`${where} AND a.ended_at IS NOT NULL`;
 }
 
 const STEP: Readonly<Record<StatsBucket, { interval: string; seconds: number }>> = {
@@ -152,7 +214,7 @@ export async function callStatsSeries(prisma: PrismaClient, where: Prisma.Sql, o
   let rows: (CountersRow & { bucket_count: number | null; start: Date | null })[];
   try {
     rows = await prisma.$queryRaw`
-      WITH ${groupedCounters(Prisma.sql`${where} AND a.ended_at IS NOT NULL`, Prisma.sql`date_trunc(${bucket}, a.ended_at, ${timeZone})`)},
+      WITH ${groupedCounters(endedWhere(where), bucketStart(options))},
       range AS (
         SELECT coalesce(date_trunc(${bucket}, ${options.endedAfter ?? null}::timestamptz, ${timeZone}), min(bucket)) AS first,
                coalesce(date_trunc(${bucket}, ${options.endedBefore ?? null}::timestamptz - interval '1 millisecond', ${timeZone}), max(bucket)) AS last

@@ -117,6 +117,16 @@ describe("README's table of limits", () => {
       `${count(limits.AGGREGATE_STATEMENT_COST)} / ${count(limits.NODE_LOOKUP_COST)} of the operation cost`,
     ],
     ['`nodes(ids:)`', `${limits.MAX_NODE_IDS} ids`],
+    ['`filter.output` conditions / keys in a structured-output `path`', `${limits.MAX_OUTPUT_CONDITIONS} / ${limits.MAX_OUTPUT_PATH_KEYS}`],
+    [
+      "a key of such a path / an output condition's `contains`",
+      `${limits.MAX_OUTPUT_KEY_LENGTH} / ${limits.MAX_SEARCH_TEXT_LENGTH} characters`,
+    ],
+    [
+      'an `equals` or `in` value (JSON text) / values in one `in`',
+      `${limits.MAX_OUTPUT_VALUE_BYTES / 1024} KiB / ${limits.MAX_OUTPUT_IN_VALUES}`,
+    ],
+    ['`byOutput(first:)`', count(limits.MAX_OUTPUT_VALUE_COUNTS)],
     [
       '`transcriptContains` / phone numbers, `revoxId`, `timeZone`',
       `${limits.MAX_SEARCH_TEXT_LENGTH} / ${limits.MAX_IDENTIFIER_LENGTH} characters`,

@@ -20,10 +20,12 @@ import {
   type CallAttemptOrder,
 } from '../../read/callAttempt.ts';
 import { TURNS_IN_ORDER } from '../../read/onePage.ts';
+import { outputConditions } from '../../read/outputConditions.ts';
 import { builder } from '../builder.ts';
 import { fieldName, scopeError } from '../scopes.ts';
 import { connectionShape, reads, readsRelation } from '../readShape.ts';
 import { CallAttemptStatus, CallEndedBy, CallResult, DialError, revoxEnumFields } from './enums.ts';
+import { OutputCondition } from './outputCondition.ts';
 
 export const CallAttempt = builder.prismaNode('CallAttempt', {
   id: { field: 'id' },
@@ -91,6 +93,11 @@ export const CallAttemptFilter = builder.inputType('CallAttemptFilter', {
         `at most ${MAX_SEARCH_TEXT_LENGTH} characters.`,
       extensions: maxLength(MAX_SEARCH_TEXT_LENGTH),
     }),
+    output: t.field({
+      type: [OutputCondition],
+      required: false,
+      description: 'Conditions on structuredOutput, all of which must hold.',
+    }),
   }),
 });
 export type CallAttemptFilterInput = typeof CallAttemptFilter.$inferInput;
@@ -98,7 +105,7 @@ export type CallAttemptFilterInput = typeof CallAttemptFilter.$inferInput;
 type FilterArgs = { filter?: CallAttemptFilterInput | null };
 
 /** The filter's conditions that read transcript content (and structured output), so need `transcripts:read`. */
-const CONTENT_CONDITIONS = ['transcriptContains', 'transcriptMatches'] as const satisfies (keyof CallAttemptFilterInput)[];
+const CONTENT_CONDITIONS = ['transcriptContains', 'transcriptMatches', 'output'] as const satisfies (keyof CallAttemptFilterInput)[];
 
 /**
  * The argument that makes this filter a read of content (`filter.transcriptContains`), if any: such a filter needs
@@ -106,7 +113,7 @@ const CONTENT_CONDITIONS = ['transcriptContains', 'transcriptMatches'] as const 
  */
 export function contentConditionOf(filter: CallAttemptFilterInput | null | undefined): string | undefined {
   // An empty text is no condition (see callAttemptFilter).
-  const name = CONTENT_CONDITIONS.find((condition) => ![undefined, null, ''].includes(filter?.[condition]));
+  const name = CONTENT_CONDITIONS.find((condition) => !([undefined, null, ''] as unknown[]).includes(filter?.[condition]));
   return name && `filter.${name}`;
 }
 
@@ -123,7 +130,7 @@ export const attemptFilterAuth = {
 
 function hasSearch(args: Record<string, unknown>): boolean {
   const filter = args.filter as CallAttemptFilterInput | null | undefined;
-  return Boolean(filter?.transcriptContains || filter?.transcriptMatches);
+  return Boolean(filter?.transcriptContains || filter?.transcriptMatches || filter?.output?.length);
 }
 
 /** The GraphQL filter as the read model's (an empty text or number is no condition, as it always was). */
@@ -138,6 +145,7 @@ export function callAttemptFilter(input: CallAttemptFilterInput | null | undefin
     ...(input.transcriptContains ? { transcriptContains: input.transcriptContains } : {}),
     // An empty search is an error that says so, not every attempt.
     ...(typeof input.transcriptMatches === 'string' ? { transcriptMatches: input.transcriptMatches } : {}),
+    ...(input.output ? { output: outputConditions(input.output) } : {}),
   };
 }
 
@@ -185,7 +193,8 @@ builder.queryFields((t) => ({
         filter: t.arg({ type: CallAttemptFilter }),
         orderBy: t.arg({ type: CallAttemptOrderBy, defaultValue: 'ENDED_AT_DESC' }),
       },
-      // A transcript search reads every turn that may match, for the page and for its count alike.
+      // A transcript search (or a condition on structured output) reads every turn (or attempt) that may match, for the
+      // page and for its count alike.
       extensions: databaseWork((args) => (hasSearch(args) ? AGGREGATE_STATEMENT_COST : 0)),
       totalCount: (_connection, { filter }, { prisma }) => countCallAttempts(prisma, callAttemptFilter(filter)),
       resolve: (query, _root, args, { prisma, oneStatementReads }, info) =>

@@ -1,11 +1,24 @@
 /** Aggregates over call attempts: the GraphQL face of src/read/stats.ts, which computes them in PostgreSQL. */
 import type { PrismaClient } from '../../db/generated/prisma/client.ts';
-import { AGGREGATE_STATEMENT_COST, databaseWork, listSize, MAX_IDENTIFIER_LENGTH, maxLength } from '../../limits/index.ts';
+import {
+  AGGREGATE_STATEMENT_COST,
+  databaseWork,
+  DEFAULT_PAGE_SIZE,
+  listSize,
+  MAX_IDENTIFIER_LENGTH,
+  MAX_OUTPUT_VALUE_COUNTS,
+  maxLength,
+} from '../../limits/index.ts';
+import { checkedPath } from '../../read/outputConditions.ts';
 import {
   callStats,
+  callStatsByOutput,
   callStatsSeries,
+  callStatsSeriesByOutput,
   MAX_SERIES_BUCKETS,
+  type OutputValueCount as ReadOutputValueCount,
   type StatsBucket,
+  type StatsBucketing,
   type StatsCounters,
   type StatsSeriesEntry,
 } from '../../read/stats.ts';
@@ -13,6 +26,7 @@ import { builder } from '../builder.ts';
 import { callAttemptCondition, type CallAttemptFilter as ReadCallAttemptFilter } from '../../read/callAttempt.ts';
 import { attemptFilterAuth, CallAttemptFilter, callAttemptFilter } from './callAttempt.ts';
 import { CallAttemptStatus, CallResult } from './enums.ts';
+import { OUTPUT_PATH_DESCRIPTION, OutputValueCount } from './outputCondition.ts';
 
 const DEFAULT_TIME_ZONE = 'UTC';
 
@@ -24,9 +38,64 @@ class StatsRequest {
     readonly filter: ReadCallAttemptFilter | undefined,
   ) {}
 
-  counters(): Promise<StatsCounters> {
-    return (this.totals ??= callStats(this.prisma, callAttemptCondition(this.filter)));
+  get where() {
+    return callAttemptCondition(this.filter);
   }
+
+  counters(): Promise<StatsCounters> {
+    return (this.totals ??= callStats(this.prisma, this.where));
+  }
+
+  byOutput(path: string[], first: number): Promise<ReadOutputValueCount[]> {
+    return callStatsByOutput(this.prisma, this.where, path, first);
+  }
+}
+
+/**
+ * One `series` of a `callStats`, which each of its buckets points to: the buckets' `byOutput` with the same path and
+ * `first` share one statement over the whole series, run when the first bucket asks.
+ */
+class SeriesRequest {
+  private readonly byOutputCounts = new Map<string, Promise<Map<number, ReadOutputValueCount[]>>>();
+  constructor(
+    readonly stats: StatsRequest,
+    readonly bucketing: StatsBucketing,
+  ) {}
+
+  async byOutput(bucketStart: Date, path: string[], first: number): Promise<ReadOutputValueCount[]> {
+    const key = JSON.stringify([path, first]);
+    let counts = this.byOutputCounts.get(key);
+    if (!counts) {
+      counts = callStatsSeriesByOutput(this.stats.prisma, this.stats.where, this.bucketing, path, first);
+      this.byOutputCounts.set(key, counts);
+    }
+    return (await counts).get(bucketStart.getTime()) ?? [];
+  }
+}
+
+type SeriesBucket = StatsSeriesEntry & { series: SeriesRequest };
+
+/** `byOutput`, on `CallStats` and on each `CallStatsBucket`, whose values `counts` reads; `work` as `databaseWork`. */
+function byOutputField<Parent>(
+  t: PothosSchemaTypes.ObjectFieldBuilder<typeof builder.$inferSchemaTypes, Parent>,
+  work: number,
+  counts: (parent: Parent, path: string[], first: number) => Promise<ReadOutputValueCount[]>,
+) {
+  return t.field({
+    type: [OutputValueCount],
+    description:
+      'The attempts grouped by the JSON value at `path` in their structuredOutput (objects and arrays compared whole): ' +
+      "the `first` most frequent values, most frequent first, ties by the value's JSON text (byte order); attempts " +
+      'where the path is missing or holds null count under `value: null`. Values past the size of an answer (as JSON ' +
+      'text) are an error.',
+    authScopes: { 'transcripts:read': true },
+    args: {
+      path: t.arg.stringList({ required: true, description: OUTPUT_PATH_DESCRIPTION }),
+      first: t.arg.int({ defaultValue: DEFAULT_PAGE_SIZE, description: `At most ${MAX_OUTPUT_VALUE_COUNTS}.` }),
+    },
+    extensions: { ...listSize((args) => (args.first as number | null) ?? DEFAULT_PAGE_SIZE), ...databaseWork(work) },
+    resolve: (parent, { path, first }) => counts(parent, checkedPath(path, 'byOutput.path'), first ?? DEFAULT_PAGE_SIZE),
+  });
 }
 
 const ResultCount = builder.objectRef<StatsCounters['byResult'][number]>('CallResultCount').implement({
@@ -92,11 +161,16 @@ const StatsBucketEnum = builder.enumType('StatsBucket', {
   } satisfies Record<string, { value: StatsBucket; description: string }>,
 });
 
-const CallStatsBucket = builder.objectRef<StatsSeriesEntry>('CallStatsBucket').implement({
+const CallStatsBucket = builder.objectRef<SeriesBucket>('CallStatsBucket').implement({
   description: 'The counters of the attempts that ended in one bucket.',
   fields: (t) => ({
     start: t.expose('start', { type: 'DateTime', description: "The bucket's local start, as an instant." }),
     ...counterFields(t, (entry) => entry),
+    // One statement serves the whole series: the cost model, which counts a bucket's fields once per bucket a series
+    // may hold, charges each bucket its share.
+    byOutput: byOutputField(t, AGGREGATE_STATEMENT_COST / MAX_SERIES_BUCKETS, (entry, path, first) =>
+      entry.series.byOutput(entry.start, path, first),
+    ),
   }),
 });
 
@@ -104,6 +178,7 @@ const CallStats = builder.objectRef<StatsRequest>('CallStats').implement({
   description: 'Aggregates over the attempts that match a filter.',
   fields: (t) => ({
     ...counterFields(t, (request) => request.counters()),
+    byOutput: byOutputField(t, AGGREGATE_STATEMENT_COST, (request, path, first) => request.byOutput(path, first)),
     series: t.field({
       type: [CallStatsBucket],
       description:
@@ -120,13 +195,15 @@ const CallStats = builder.objectRef<StatsRequest>('CallStats').implement({
         }),
       },
       extensions: { ...listSize(MAX_SERIES_BUCKETS), ...databaseWork(AGGREGATE_STATEMENT_COST) },
-      resolve: ({ prisma, filter }, { bucket, timeZone }) =>
-        callStatsSeries(prisma, callAttemptCondition(filter), {
-          bucket,
-          timeZone: timeZone ?? DEFAULT_TIME_ZONE,
-          endedAfter: filter?.endedAfter,
-          endedBefore: filter?.endedBefore,
-        }),
+      resolve: async (request, { bucket, timeZone }) => {
+        const series = new SeriesRequest(request, { bucket, timeZone: timeZone ?? DEFAULT_TIME_ZONE });
+        const entries = await callStatsSeries(request.prisma, request.where, {
+          ...series.bucketing,
+          endedAfter: request.filter?.endedAfter,
+          endedBefore: request.filter?.endedBefore,
+        });
+        return entries.map((entry) => ({ ...entry, series }));
+      },
     }),
   }),
 });
