@@ -70,7 +70,8 @@ async function handleExport(
   try {
     query = parseExportQuery(parameters);
   } catch (error) {
-    if (error instanceof ExportQueryError) return errorResponse(400, 'bad_request', error.message);
+    // ReadRequestError: a bound of the filter's conditions (structured output), named as GraphQL names it.
+    if (error instanceof ExportQueryError || error instanceof ReadRequestError) return errorResponse(400, 'bad_request', error.message);
     throw error;
   }
   if (query.contentCondition && !principal.scopes.has('transcripts:read')) {

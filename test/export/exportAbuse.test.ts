@@ -105,13 +105,16 @@ describe('who may export', () => {
     expect((await fetchExport(server, 'csv', callsKey, { filter: '{"transcriptContains":""}' })).status).toBe(200);
   });
 
-  it('refuses a full-text search to a key without transcripts:read, and a search it cannot run, before any row', async () => {
+  it('refuses a full-text search to a key without transcripts:read, and a search or condition it cannot run, before any row', async () => {
     const refused = await fetchExport(server, 'csv', callsKey, { filter: '{"transcriptMatches":"rendez-vous"}' });
     expect(refused.status).toBe(403);
     expect(JSON.parse(refused.text).error.message).toBe('filter.transcriptMatches needs a key with the "transcripts:read" scope');
     const noWord = await fetchExport(server, 'csv', transcriptsKey, { filter: '{"transcriptMatches":"-"}' });
     expect(noWord.status).toBe(400);
     expect(JSON.parse(noWord.text).error.message).toMatch(/has no word to search for/);
+    const twoOperators = await fetchExport(server, 'csv', transcriptsKey, { filter: '{"output":[{"path":["a"],"equals":1,"gt":0}]}' });
+    expect(twoOperators.status).toBe(400);
+    expect(JSON.parse(twoOperators.text).error.message).toMatch(/^filter\.output\[0\]: give exactly one operator/);
     const relevance = await fetchExport(server, 'ndjson', transcriptsKey, { orderBy: 'RELEVANCE' });
     expect(relevance.status).toBe(400);
     expect(JSON.parse(relevance.text).error.message).toMatch(/RELEVANCE .* filter\.transcriptMatches/);
