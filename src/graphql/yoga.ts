@@ -102,6 +102,19 @@ query Transcripts($search: String! = "rendez-vous -annulé") {
       }
     }
   }
+  callStats {
+    byOutput(path: ["confirmed"]) {
+      value
+      count
+    }
+    series(bucket: DAY, timeZone: "Europe/Paris") {
+      start
+      byOutput(path: ["confirmed"]) {
+        value
+        count
+      }
+    }
+  }
 }
 
 subscription Dashboard {

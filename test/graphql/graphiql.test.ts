@@ -102,6 +102,13 @@ describe('GraphiQL page', () => {
       const [highlight] = transcripts.data.callAttempts.nodes[0].transcriptHighlights;
       const { start, end } = highlight.matches[0];
       expect(highlight.snippet.slice(start, end)).toBe('rendez-vous');
+      // The answered call's structured output says the appointment was not confirmed; the voicemail before it has none.
+      expect(transcripts.data.callStats.byOutput).toEqual([
+        { value: false, count: 1 },
+        { value: null, count: 1 },
+      ]);
+      const perDay = transcripts.data.callStats.series.flatMap((bucket: { byOutput: unknown[] }) => bucket.byOutput);
+      expect(perDay).toContainEqual({ value: false, count: 1 });
     } finally {
       await server.dispose();
     }
