@@ -1,12 +1,14 @@
 /**
  * npm run bench [-- --scale 1 --soak --soak-minutes 10 --only page,search --rounds 3 --seconds 10 --subscribers 1000 --cpu-prof]
- * (--only takes: page, search, fts, ingest, fanout, fanout-redis, fanout-many, idle)
+ * (--only takes: page, search, fts, output, ingest, export, fanout, fanout-redis, fanout-many, idle)
  *
  * Callboard against baselines measured in the same run, on the same PostgreSQL server and the same data:
  *   1. webhook ingest (50-turn deliveries, 32 connections) vs plain pg inserting the same rows in one transaction
  *   2. a page of 50 orders with last attempt and transcript vs PostGraphile v5 and vs one hand-written SQL statement
  *   3. filtered search (transcriptContains + result), the same three ways; full-text search by relevance with
- *      highlights (transcriptMatches), against one hand-written statement (ts_rank_cd, ts_headline)
+ *      highlights (transcriptMatches), against one hand-written statement (ts_rank_cd, ts_headline); a
+ *      structured-output condition with a breakdown by another key (byOutput), against one hand-written statement
+ *   4. the export, every attempt as CSV (calls:read columns, then with transcripts), against PostgreSQL's COPY
  *   4. subscription fan-out (graphql-ws subscribers in another process, a webhook every 50 ms), one instance and
  *      two instances through Redis; then 10x the subscribers on one instance, a webhook every 250 ms; baseline: a
  *      GET /health round trip
@@ -22,13 +24,17 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRedis, redisServerPath } from '../support/redis.ts';
+import { createKeyStore } from '../src/access/keys.ts';
+import { openDatabase } from '../src/db/database.ts';
 import { FTS_QUERY, loadDataSet, SEARCH_WORD } from './lib/data.ts';
 import type { Timing } from './lib/load.ts';
 import { obtainPostgres, createDatabase, dropDatabase, withClient } from './lib/postgres.ts';
 import { BASELINE_ARGS, CALLBOARD_ARGS, POSTGRAPHILE_ARGS, startProcess, type ServerProcess } from './lib/proc.ts';
-import { FTS_SQL, SEARCH_SQL } from './lib/sql.ts';
+import { FTS_SQL, OUTPUT_SQL, SEARCH_SQL } from './lib/sql.ts';
+import { OUTPUT_CONDITION, OUTPUT_GROUP_BY } from './lib/documents.ts';
 import { fanoutScenario, type FanoutResult } from './scenarios/fanout.ts';
-import { ftsScenario, ingestScenario, pageScenario, searchScenario, WEBHOOK_SECRET } from './scenarios/http.ts';
+import { exportScenario } from './scenarios/export.ts';
+import { ftsScenario, ingestScenario, outputScenario, pageScenario, searchScenario, WEBHOOK_SECRET } from './scenarios/http.ts';
 import { idleScenario } from './scenarios/idle.ts';
 import { soakScenario } from './scenarios/soak.ts';
 import { renderMarkdown, type Report } from './lib/report.ts';
@@ -128,6 +134,7 @@ async function main() {
     dataSet,
     http: [],
     fanout: [],
+    exports: [],
     idle: [],
     failures: [],
     notes: [],
@@ -201,6 +208,23 @@ async function main() {
       });
     });
   }
+  if (wanted('output')) {
+    await attempt('output', async () => {
+      log('\n## Structured output: callStats(filter: appointment.confirmed = true) { byOutput(sentiment) }, 10 connections');
+      const expected = await withClient(databaseUrl, async (client) => {
+        const containment = OUTPUT_CONDITION.path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), OUTPUT_CONDITION.equals);
+        const body = (await client.query(OUTPUT_SQL, [JSON.stringify(containment), OUTPUT_GROUP_BY])).rows[0].body;
+        return JSON.parse(body).data.callStats.byOutput.length as number;
+      });
+      report.http.push({
+        scenario: 'output',
+        description: 'callStats(output: appointment.confirmed = true) { byOutput(sentiment) }',
+        connections: 10,
+        baseline: 'baseline: one SQL statement',
+        sides: await outputScenario(callboard, baseline, timing, expected),
+      });
+    });
+  }
   if (wanted('ingest')) {
     await attempt('ingest', async () => {
       log(`\n## Webhook ingest: new deliveries with 50-turn transcripts, 32 connections`);
@@ -214,8 +238,6 @@ async function main() {
       });
     });
   }
-  await stop(baseline);
-
   if (wanted('fanout')) {
     await attempt('fan-out, one instance', async () => {
       log(`\n## Fan-out: ${subscribers} graphql-ws subscribers on one instance, a webhook every 50 ms`);
@@ -232,6 +254,41 @@ async function main() {
     });
   }
   await stop(callboard);
+
+  if (wanted('export')) {
+    await attempt('export', async () => {
+      // Its own instance: the key it needs ends the open mode the other scenarios run in, and is deleted after.
+      const server = await start('Callboard (export)', CALLBOARD_ARGS, callboardEnv);
+      const database = await openDatabase({ dataDir, databaseUrl });
+      try {
+        const keys = createKeyStore(database.prisma);
+        for (const [id, label, scope] of [
+          ['export', 'every attempt as CSV, calls:read columns', 'calls:read'],
+          ['export-content', 'every attempt as CSV with transcripts (transcripts:read)', 'transcripts:read'],
+        ] as const) {
+          const { key } = await keys.create({ name: `bench-${id}`, scopes: [scope] });
+          log(`\n## Export: ${label}, one client`);
+          report.exports.push(
+            await exportScenario({
+              id,
+              label,
+              callboard: server,
+              token: key,
+              baseline,
+              withContent: id === 'export-content',
+              rounds: timing.rounds,
+              log,
+            }),
+          );
+        }
+      } finally {
+        await database.prisma.apiKey.deleteMany({ where: { name: { startsWith: 'bench-export' } } });
+        await database.close();
+        await stop(server);
+      }
+    });
+  }
+  await stop(baseline);
 
   if (wanted('fanout-many')) {
     await attempt('fan-out, many subscribers', async () => {

@@ -20,3 +20,9 @@ export const POSTGRAPHILE_SEARCH = `query Search { allCallAttempts(first: 20, or
 /** Full-text search, best match first, with the three best turns of each attempt highlighted. */
 export const CALLBOARD_FTS = `query Fts { callAttempts(first: 20, orderBy: RELEVANCE, filter: { transcriptMatches: "${FTS_QUERY}" }) {
   nodes { revoxId endedAt transcriptHighlights(query: "${FTS_QUERY}", first: 3) { position snippet matches { start end } } } } }`;
+
+/** Attempts with a confirmed appointment, counted by sentiment: a condition on one output key, a breakdown by another. */
+export const OUTPUT_CONDITION = { path: ['appointment', 'confirmed'], equals: true };
+export const OUTPUT_GROUP_BY = ['sentiment'];
+export const CALLBOARD_OUTPUT = `query Output { callStats(filter: { output: [{ path: ${JSON.stringify(OUTPUT_CONDITION.path)}, equals: true }] }) {
+  byOutput(path: ${JSON.stringify(OUTPUT_GROUP_BY)}) { value count } } }`;

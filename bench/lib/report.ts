@@ -2,6 +2,7 @@
  * A run's results, as bench/results/latest.json holds them, and their Markdown summary: every figure next to its
  * baseline from the same run, and its targets, met or not.
  */
+import type { ExportResult } from '../scenarios/export.ts';
 import type { FanoutResult } from '../scenarios/fanout.ts';
 import type { IdleResult } from '../scenarios/idle.ts';
 import type { SoakResult } from '../scenarios/soak.ts';
@@ -17,6 +18,7 @@ export interface Report {
   dataSet: { orders: number; attempts: number; messages: number; loadSeconds: number };
   http: { scenario: string; description: string; connections: number; baseline: string; sides: SideResult[] }[];
   fanout: (FanoutResult & { id: FanoutId; label: string })[];
+  exports: ExportResult[];
   idle: IdleResult[];
   soak?: SoakResult;
   failures: { scenario: string; error: string }[];
@@ -43,10 +45,20 @@ const HTTP_TARGETS: Record<string, { kind: 'must' | 'aim'; versus: string; label
     { kind: 'must', versus: 'baseline', label: 'SQL', ratio: 0.5 },
     { kind: 'aim', versus: 'baseline', label: 'SQL', ratio: 0.7 },
   ],
+  output: [
+    { kind: 'must', versus: 'baseline', label: 'SQL', ratio: 0.5 },
+    { kind: 'aim', versus: 'baseline', label: 'SQL', ratio: 0.7 },
+  ],
   ingest: [
     { kind: 'must', versus: 'baseline', label: 'plain pg', ratio: 0.5 },
     { kind: 'aim', versus: 'baseline', label: 'plain pg', ratio: 0.7 },
   ],
+};
+
+/** The export's targets: rows per second as a ratio to COPY's, and how far RSS may rise during a download. */
+const EXPORT_TARGETS: Record<ExportResult['id'], { must: number; aim: number; maxRssGrowthMiB: number }> = {
+  export: { must: 0.5, aim: 0.8, maxRssGrowthMiB: 64 },
+  'export-content': { must: 0.3, aim: 0.5, maxRssGrowthMiB: 64 },
 };
 
 /** Latency targets of a scenario's Callboard side, in ms at the 99th percentile. */
@@ -124,6 +136,28 @@ export function renderMarkdown(report: Report): string {
     lines.push(
       `| fan-out, ${fan.label} | baseline: GET /health round trip | | ${f(fan.healthP50Ms, 2)} | ${f(fan.healthP99Ms, 2)} | | 1.00 | baseline |`,
     );
+  }
+  for (const exported of report.exports ?? []) {
+    const [callboard, copy] = exported.sides;
+    if (!callboard || !copy) continue;
+    const targets = EXPORT_TARGETS[exported.id];
+    const ratio = callboard.rowsPerSecond / copy.rowsPerSecond;
+    const checks = [
+      check('must', `>= ${targets.must}x COPY`, ratio >= targets.must, `${f(ratio, 2)}x`),
+      check(
+        'must',
+        `RSS growth < ${targets.maxRssGrowthMiB} MiB`,
+        callboard.rssGrowthMiB < targets.maxRssGrowthMiB,
+        `+${f(callboard.rssGrowthMiB, 0)} MiB`,
+      ),
+      check('aim', `>= ${targets.aim}x COPY`, ratio >= targets.aim),
+    ];
+    for (const side of exported.sides) {
+      lines.push(
+        `| ${exported.id}: ${exported.label} | ${side.side}: ${side.rows} rows, ${f(side.megabytes, 0)} MiB | ${f(side.rowsPerSecond, 0)} rows/s | | | +${f(side.rssGrowthMiB, 0)} | ` +
+          `${side === copy ? '1.00' : `${f(ratio, 2)}x`} | ${side === copy ? 'baseline' : checks.join('; ')} |`,
+      );
+    }
   }
   for (const idle of report.idle ?? []) {
     const targets = IDLE_TARGETS[idle.id];

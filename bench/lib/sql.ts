@@ -60,3 +60,42 @@ SELECT json_build_object('data', json_build_object('callAttempts', json_build_ob
           ORDER BY rank DESC, m.position LIMIT 3) t
   )) ORDER BY p.rank DESC, p.ended_at DESC, p.id DESC), '[]'::json))))::text AS body
 FROM page p, q`;
+
+/** An instant as GraphQL writes it: ISO-8601 in UTC, with milliseconds. */
+const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
+/**
+ * GET /export/call-attempts.csv as PostgreSQL would write it on its own: the same columns and order, every attempt,
+ * `COPY ... TO STDOUT WITH CSV`; with `withContent`, the content columns too, the transcript aggregated per attempt.
+ */
+export function exportCopySql(withContent: boolean): string {
+  const content = withContent
+    ? `, a.recording_url AS "recordingUrl", a.structured_output::text AS "structuredOutput",
+       (SELECT string_agg(upper(m.role) || ': ' || m.content, E'\\n' ORDER BY m.position)
+        FROM transcript_messages m WHERE m.call_attempt_id = a.id) AS transcript`
+    : '';
+  return `COPY (
+  SELECT a.revox_id AS "revoxId", o.revox_id AS "callOrderRevoxId", a.phone_number AS "phoneNumber",
+    upper(o.direction) AS direction, upper(a.status) AS status, upper(a.result) AS result,
+    ${iso('a.started_at')} AS "startedAt", ${iso('a.answered_at')} AS "answeredAt", ${iso('a.ended_at')} AS "endedAt",
+    EXTRACT(EPOCH FROM a.ended_at - a.answered_at) AS "durationSeconds"${content}
+  FROM call_attempts a JOIN call_orders o ON o.id = a.call_order_id
+  ORDER BY a.ended_at DESC, a.id DESC
+) TO STDOUT WITH (FORMAT csv, HEADER)`;
+}
+
+/**
+ * callStats(filter: { output: [{ path, equals }] }) { byOutput(path: $2) { value count } }, by hand: $1 is the
+ * condition as a containment object (`{"appointment": {"confirmed": true}}`), which the GIN index answers.
+ */
+export const OUTPUT_SQL = `
+WITH counted AS (
+  SELECT NULLIF(a.structured_output #> $2::text[], 'null'::jsonb) AS value, count(*)::int AS count
+  FROM call_attempts a
+  WHERE a.structured_output @> $1::jsonb
+  GROUP BY 1
+  ORDER BY 2 DESC, 1::text COLLATE "C" LIMIT 20
+)
+SELECT json_build_object('data', json_build_object('callStats', json_build_object('byOutput',
+  coalesce(json_agg(json_build_object('value', value, 'count', count) ORDER BY count DESC, value::text COLLATE "C"), '[]'::json))))::text AS body
+FROM counted`;

@@ -1,9 +1,21 @@
-/** Scenarios 1-3 and fts: webhook ingest, reading a page, filtered search, full-text search; Callboard against its baselines. */
+/**
+ * Scenarios 1-3, fts and output: webhook ingest, reading a page, filtered search, full-text search, structured-output
+ * breakdown; Callboard against its baselines.
+ */
 import { orderDelivery } from '../../support/deliveries.ts';
 import { compareSides, expectOk, type Side, type SideResult, type Timing } from '../lib/load.ts';
 import type { ServerProcess } from '../lib/proc.ts';
 import { FTS_QUERY, SEARCH_WORD } from '../lib/data.ts';
-import { CALLBOARD_FTS, CALLBOARD_PAGE, CALLBOARD_SEARCH, POSTGRAPHILE_PAGE, POSTGRAPHILE_SEARCH } from '../lib/documents.ts';
+import {
+  CALLBOARD_FTS,
+  CALLBOARD_OUTPUT,
+  CALLBOARD_PAGE,
+  CALLBOARD_SEARCH,
+  OUTPUT_CONDITION,
+  OUTPUT_GROUP_BY,
+  POSTGRAPHILE_PAGE,
+  POSTGRAPHILE_SEARCH,
+} from '../lib/documents.ts';
 
 export const WEBHOOK_SECRET = 'bench-webhook-secret-0123456789';
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json' };
@@ -134,4 +146,18 @@ export async function ftsScenario(callboard: ServerProcess, baseline: ServerProc
     sqlSide(baseline, `/fts?q=${encodeURIComponent(FTS_QUERY)}&first=20`, (b) => b.data?.callAttempts?.nodes, expected),
   ];
   return compareSides('fts', sides, timing, 10);
+}
+
+/** A structured-output condition and a breakdown by another key, against the same in one hand-written statement. */
+export async function outputScenario(callboard: ServerProcess, baseline: ServerProcess, timing: Timing, expected: number) {
+  const query = new URLSearchParams({
+    path: JSON.stringify(OUTPUT_CONDITION.path),
+    equals: JSON.stringify(OUTPUT_CONDITION.equals),
+    groupBy: JSON.stringify(OUTPUT_GROUP_BY),
+  });
+  const sides = [
+    graphqlSide('Callboard', callboard, CALLBOARD_OUTPUT, (b) => b.data?.callStats?.byOutput, expected),
+    sqlSide(baseline, `/output?${query}`, (b) => b.data?.callStats?.byOutput, expected),
+  ];
+  return compareSides('output', sides, timing, 10);
 }

@@ -2,14 +2,17 @@
  * The plain-`pg` baseline, run as its own process like Callboard: an HTTP server with
  * - POST /webhooks/revox: the rows Callboard stores for a new delivery (archive entry, order, attempt, transcript),
  *   inserted with plain pg in one transaction, no validation;
- * - GET /page?first=50, GET /search?q=...&result=human&first=20 and GET /fts?q=...&first=20: one SQL statement each,
- *   building the JSON in PostgreSQL, returned as is.
+ * - GET /page?first=50, GET /search?q=...&result=human&first=20, GET /fts?q=...&first=20 and
+ *   GET /output?path=...&equals=...&groupBy=...: one SQL statement each, building the JSON in PostgreSQL, returned as is;
+ * - GET /export?content=0|1: every attempt as CSV, PostgreSQL's COPY streamed through pg.
  * Prints {"event":"server.listening","url":...} like Callboard. Env: DATABASE_URL, PORT (0).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import pg from 'pg';
-import { FTS_SQL, PAGE_SQL, SEARCH_SQL } from '../lib/sql.ts';
+import { pipeline } from 'node:stream/promises';
+import { to as copyTo } from 'pg-copy-streams';
+import { exportCopySql, FTS_SQL, OUTPUT_SQL, PAGE_SQL, SEARCH_SQL } from '../lib/sql.ts';
 import { serveUntilTerminated } from './serve.ts';
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
@@ -120,6 +123,22 @@ const server = createServer(async (request, response) => {
     if (url.pathname === '/fts') {
       const result = await pool.query(FTS_SQL, [url.searchParams.get('q') ?? '', Number(url.searchParams.get('first') ?? 20)]);
       return send(response, 200, result.rows[0].body);
+    }
+    if (url.pathname === '/output') {
+      const [path, value, groupBy] = ['path', 'equals', 'groupBy'].map((name) => url.searchParams.get(name) ?? '');
+      const containment = JSON.parse(path).reduceRight((inner: unknown, key: string) => ({ [key]: inner }), JSON.parse(value));
+      const result = await pool.query(OUTPUT_SQL, [JSON.stringify(containment), JSON.parse(groupBy)]);
+      return send(response, 200, result.rows[0].body);
+    }
+    if (url.pathname === '/export') {
+      const client = await pool.connect();
+      try {
+        response.writeHead(200, { 'content-type': 'text/csv; charset=utf-8' });
+        await pipeline(client.query(copyTo(exportCopySql(url.searchParams.get('content') === '1'))), response);
+      } finally {
+        client.release();
+      }
+      return;
     }
     if (url.pathname === '/health') return send(response, 200, '{"status":"ok"}');
     send(response, 404, '{"error":"not found"}');
