@@ -65,7 +65,7 @@ export async function exportScenario(options: {
   log: (line: string) => void;
 }): Promise<ExportResult> {
   const { callboard, baseline, token, withContent, rounds, log } = options;
-  const sides = [
+  const sides: { name: string; server: ServerProcess; path: string; headers: Record<string, string> }[] = [
     { name: 'Callboard', server: callboard, path: '/export/call-attempts.csv', headers: { authorization: `Bearer ${token}` } },
     { name: 'baseline: COPY ... TO STDOUT WITH CSV', server: baseline, path: `/export?content=${withContent ? 1 : 0}`, headers: {} },
   ];

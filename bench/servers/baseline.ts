@@ -125,9 +125,10 @@ const server = createServer(async (request, response) => {
       return send(response, 200, result.rows[0].body);
     }
     if (url.pathname === '/output') {
-      const [path, value, groupBy] = ['path', 'equals', 'groupBy'].map((name) => url.searchParams.get(name) ?? '');
-      const containment = JSON.parse(path).reduceRight((inner: unknown, key: string) => ({ [key]: inner }), JSON.parse(value));
-      const result = await pool.query(OUTPUT_SQL, [JSON.stringify(containment), JSON.parse(groupBy)]);
+      const parameter = (name: string) => JSON.parse(url.searchParams.get(name) ?? 'null');
+      const path: string[] = parameter('path');
+      const containment = path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), parameter('equals'));
+      const result = await pool.query(OUTPUT_SQL, [JSON.stringify(containment), parameter('groupBy')]);
       return send(response, 200, result.rows[0].body);
     }
     if (url.pathname === '/export') {

@@ -110,7 +110,8 @@ export async function transcriptHighlights(
   // Only excluded words: there is nothing to mark.
   if (!hasWord(words)) return new Map();
   const config = SEARCH_CONFIG;
-  // A token's own lexeme: the first of its vector (a compound's vector also holds its parts', after it).
+  // A token's own lexeme: the first of its vector (a compound's vector also holds its parts', after it). Spaces and
+  // punctuation (`blank`) have none, and are not looked up.
   const lexemeOf = (token: Prisma.Sql) =>
     Prisma.sql`(SELECT u.lexeme FROM unnest(to_tsvector(${config}, unaccent(${token}))) u WHERE 1 = ANY(u.positions))`;
   const rows = await runStatement<TurnRow>(
@@ -134,7 +135,8 @@ export async function transcriptHighlights(
       FROM turns t WHERE t.hits > 0
     )
     SELECT b.call_attempt_id::text AS "attemptId", b.position, b.role, b.content,
-           (SELECT json_agg(json_build_array(p.token, k.alias, coalesce(${lexemeOf(Prisma.sql`p.token`)} = ANY(w.lexemes), false)) ORDER BY p.n)
+           (SELECT json_agg(json_build_array(p.token, k.alias,
+                     k.alias <> 'blank' AND coalesce(${lexemeOf(Prisma.sql`p.token`)} = ANY(w.lexemes), false)) ORDER BY p.n)
             FROM ts_parse('default', b.content) WITH ORDINALITY AS p(tokid, token, n)
             JOIN ts_token_type('default') k ON k.tokid = p.tokid) AS tokens
     FROM best b, wanted w
