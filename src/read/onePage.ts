@@ -241,12 +241,25 @@ export function pageStatement({ model, shape: asked, alias, where, sort, window 
         ', ',
       ),
     );
-  const fromCursor = window.cursor === undefined ? null : cursorCondition(table, alias, sort.keys, walk, window.cursor);
-  const page = Prisma.sql`
+  const select = (condition: Prisma.Sql | null, limit: number, offset: number) => Prisma.sql`
     SELECT ${Prisma.join([...columns, ...keys])} FROM ${Prisma.raw(`${table} ${alias}`)}
-    WHERE ${where}${fromCursor ? Prisma.sql` AND ${fromCursor}` : Prisma.empty}
+    WHERE ${where}${condition ? Prisma.sql` AND ${condition}` : Prisma.empty}
     ORDER BY ${order(walk, null)}
-    LIMIT ${Math.abs(window.take)} OFFSET ${window.skip}`;
+    LIMIT ${limit} OFFSET ${offset}`;
+  const take = Math.abs(window.take);
+  const alternatives = window.cursor === undefined ? [null] : cursorConditions(table, alias, sort.keys, walk, window.cursor);
+  // Several alternatives exclude each other (only one of them selects anything): each is read in its own order, and
+  // the page is cut from their union.
+  const page =
+    alternatives.length === 1
+      ? select(alternatives[0]!, take, window.skip)
+      : Prisma.sql`
+    SELECT * FROM (${Prisma.join(
+      alternatives.map((condition) => Prisma.sql`(${select(condition, take + window.skip, 0)})`),
+      ' UNION ALL ',
+    )}) u
+    ORDER BY ${order(walk, 'u')}
+    LIMIT ${take} OFFSET ${window.skip}`;
   return Prisma.sql`
     SELECT coalesce(json_agg(${Prisma.raw(rowJson(model, shape, 'p', 0))} ORDER BY ${order(direction, 'p')}), '[]'::json) AS rows
     FROM (${page}) p`;
@@ -256,18 +269,24 @@ export function pageStatement({ model, shape: asked, alias, where, sort, window 
  * The rows from the cursor row on, walking `walk`: a row whose keys come after the cursor row's, or equal them with
  * an id not before the cursor's. NULL sorts as the largest value, as in PostgreSQL's default order. The cursor row's
  * values are read once each (InitPlans); a cursor row that does not exist (any more) selects nothing, as with Prisma.
- * Over keys without nulls the condition is a row comparison, which the (value, id) indexes serve directly.
+ *
+ * A row comparison says it in a form the (value, id) indexes serve directly, so that page 100 costs what page 1 does;
+ * it is exact over keys without nulls, and walking down from a cursor row without nulls (a NULL key comes first
+ * walking down, so the comparison's NULL leaves out exactly the rows before the cursor). Otherwise the condition
+ * spells out where NULLs go, which no index range serves. Walking down over nullable keys, both are given, each
+ * guarded by whether the cursor row has a NULL key: PostgreSQL checks such a guard once (a one-time filter), so only
+ * the alternative that applies is read.
  */
-function cursorCondition(table: string, alias: string, keys: SortKey[], walk: 'ASC' | 'DESC', cursor: string): Prisma.Sql {
+function cursorConditions(table: string, alias: string, keys: SortKey[], walk: 'ASC' | 'DESC', cursor: string): Prisma.Sql[] {
   const cursorRow = (value: Prisma.Sql) => Prisma.sql`(SELECT ${value} FROM ${Prisma.raw(table)} c WHERE c.id = ${cursor}::uuid)`;
   const cursorExists = Prisma.sql`EXISTS (SELECT 1 FROM ${Prisma.raw(table)} c WHERE c.id = ${cursor}::uuid)`;
   const id = Prisma.raw(`${alias}.id`);
   const [past, notBefore] = walk === 'ASC' ? [Prisma.raw('>'), Prisma.raw('>=')] : [Prisma.raw('<'), Prisma.raw('<=')];
-  if (keys.every((key) => !key.nullable)) {
-    const values = Prisma.join([...keys.map((key) => key.value(alias)), id]);
-    const cursorValues = Prisma.join([...keys.map((key) => cursorRow(key.value('c'))), Prisma.sql`${cursor}::uuid`]);
-    return Prisma.sql`${cursorExists} AND (${values}) ${notBefore} (${cursorValues})`;
-  }
+  const values = Prisma.join([...keys.map((key) => key.value(alias)), id]);
+  const cursorValues = Prisma.join([...keys.map((key) => cursorRow(key.value('c'))), Prisma.sql`${cursor}::uuid`]);
+  const rowComparison = Prisma.sql`${cursorExists} AND (${values}) ${notBefore} (${cursorValues})`;
+  const nullable = keys.filter((key) => key.nullable);
+  if (nullable.length === 0) return [rowComparison];
   // From the last key back: past the cursor's on this key, or level with it and not before it on the next ones.
   const fromKey = keys.reduceRight<Prisma.Sql>((rest, key) => {
     const value = key.value(alias);
@@ -281,7 +300,13 @@ function cursorCondition(table: string, alias: string, keys: SortKey[], walk: 'A
     return Prisma.sql`(${value} ${past} ${cursorValue} OR (${nullPast})
     OR (${value} IS NOT DISTINCT FROM ${cursorValue} AND ${rest}))`;
   }, Prisma.sql`${id} ${notBefore} ${cursor}::uuid`);
-  return Prisma.sql`${cursorExists} AND ${fromKey}`;
+  const spelledOut = Prisma.sql`${cursorExists} AND ${fromKey}`;
+  if (walk === 'ASC') return [spelledOut];
+  const withoutNulls = Prisma.join(
+    nullable.map((key) => Prisma.sql`${cursorRow(key.value('c'))} IS NOT NULL`),
+    ' AND ',
+  );
+  return [Prisma.sql`(${withoutNulls}) AND ${rowComparison}`, Prisma.sql`NOT (${withoutNulls}) AND ${spelledOut}`];
 }
 
 /** PostgreSQL's JSON gives timestamps as text; Prisma gives Dates. */
