@@ -1,7 +1,8 @@
 /**
  * The export: every attempt as CSV, downloaded whole by one client, Callboard's GET /export/call-attempts.csv against
  * PostgreSQL's own `COPY (SELECT ...) TO STDOUT WITH CSV` streamed by the baseline through pg. Measured: rows per
- * second of the whole download, and how far each server's RSS rises above where it stood before.
+ * second of the whole download, and how far each server's RSS rises above where it stood before (after a warm-up
+ * download).
  */
 import type { ServerProcess } from '../lib/proc.ts';
 
@@ -69,6 +70,9 @@ export async function exportScenario(options: {
     { name: 'Callboard', server: callboard, path: '/export/call-attempts.csv', headers: { authorization: `Bearer ${token}` } },
     { name: 'baseline: COPY ... TO STDOUT WITH CSV', server: baseline, path: `/export?content=${withContent ? 1 : 0}`, headers: {} },
   ];
+  // A warm-up download each, as the other scenarios warm up: the first export of a fresh process also grows V8's
+  // young generation to its working size (npm start allows 32 MiB semi-spaces), which is no cost of the export.
+  for (const side of sides) await download(side.server, side.path, side.headers);
   const downloads = new Map<string, Download[]>(sides.map((side) => [side.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
