@@ -1,8 +1,8 @@
 /**
  * The export's streaming loop, shared by the HTTP route and `npm run export`: every attempt the filter selects, in
  * batches read one after the other with the keyset pages GraphQL uses (each batch starts after the last row of the
- * one before), so that memory holds one batch whatever the number of rows. The next batch is read only when the
- * consumer asks for the next chunk: a consumer that waits for its writes to drain holds the reading with it.
+ * one before), so that memory holds two batches whatever the number of rows. The next batch is read while the consumer
+ * writes out the last one, and no further: a consumer that waits for its writes to drain holds the reading with it.
  */
 import type { PrismaClient } from '../db/generated/prisma/client.ts';
 import { findCallAttempt, findCallAttempts } from '../read/callAttempt.ts';
@@ -59,25 +59,43 @@ export async function* exportChunks(prisma: PrismaClient, options: ExportOptions
   // The header goes out with the first batch: the first chunk comes from the database, so that the route can answer
   // a database failure with an error before it starts the body.
   let header = format.header(columns);
-  let size = withContent ? FIRST_CONTENT_BATCH_ROWS : MAX_BATCH_ROWS;
-  let last: AttemptRow | undefined;
-  for (;;) {
+  const read = (size: number, last: AttemptRow | undefined) => {
     const page = { take: size, skip: last ? 1 : 0, ...(last ? { cursor: { id: last.id } } : {}) };
-    const read = await run(() => findCallAttempts(prisma, { filter: query.filter, order: query.order, query: page, shape }));
     // Typed as the model; a row holds the fields and relations of `shape`.
-    const rows = read as unknown as AttemptRow[];
+    return run(() =>
+      findCallAttempts(prisma, { filter: query.filter, order: query.order, query: page, shape }),
+    ) as Promise<unknown> as Promise<AttemptRow[]>;
+  };
+  let size = withContent ? FIRST_CONTENT_BATCH_ROWS : MAX_BATCH_ROWS;
+  let bytesPerRow: number | undefined;
+  let last: AttemptRow | undefined;
+  let reading: Promise<AttemptRow[]> | null = read(size, last);
+  while (reading) {
+    const rows = await reading;
     progress.batches += 1;
     // Prisma's cursor rule: a cursor row that no longer exists selects nothing, which must not pass for the end.
     if (rows.length === 0 && last && !(await run(() => findCallAttempt(prisma, { select: { id: true } }, last!.revoxId)))) {
       throw new ExportCutError();
     }
+    // The next batch is read while this one is written out: one batch ahead at most, so the database and the
+    // formatting work side by side, and a client that does not read still holds the reading.
+    reading = null;
+    if (rows.length === size) {
+      last = rows.at(-1);
+      if (bytesPerRow !== undefined) size = nextSize(size, bytesPerRow);
+      reading = read(size, last);
+      // Awaited on the next turn of the loop; a failure meanwhile must not count as unhandled.
+      reading.catch(() => {});
+    }
     const bytes = chunk(header + rows.map((row) => format.line(exportRow(row, withContent), columns)).join(''));
     header = '';
     progress.rows += rows.length;
+    if (rows.length > 0) bytesPerRow = bytes.length / rows.length;
     if (bytes.length > 0) yield bytes;
-    if (rows.length < size) return;
-    last = rows.at(-1);
-    const fitting = Math.floor((rows.length * TARGET_BATCH_BYTES) / bytes.length);
-    size = Math.max(1, Math.min(MAX_BATCH_ROWS, size * BATCH_GROWTH, fitting));
   }
+}
+
+/** The size of the batch after one of `size` rows: about TARGET_BATCH_BYTES, within 1..MAX_BATCH_ROWS, growing at most BATCH_GROWTH times. */
+function nextSize(size: number, bytesPerRow: number): number {
+  return Math.max(1, Math.min(MAX_BATCH_ROWS, size * BATCH_GROWTH, Math.floor(TARGET_BATCH_BYTES / bytesPerRow)));
 }

@@ -9,8 +9,8 @@
  * pass for a complete one. So does the revocation or expiry of the key while the export streams (the key watch, as
  * for SSE streams).
  *
- * The body is a stream read one chunk (one batch) at a time: the next batch is read only once the previous one was
- * written out and the socket drained (the server adapter waits for 'drain'), so a slow client holds the reading.
+ * The body is a stream read one chunk (one batch) at a time, the next batch read while the last is written out and no
+ * further ahead (the server adapter waits for 'drain'), so a slow client holds the reading.
  * Each batch runs as the request's database work: on the API read pool, and cancelled when the client goes.
  */
 import type { KeyWatch } from '../access/keyWatch.ts';
