@@ -16,9 +16,11 @@ export const MAX_BATCH_ROWS = 500;
 const FIRST_CONTENT_BATCH_ROWS = 10;
 /**
  * What a batch aims to weigh: after each batch the next is sized from the bytes per row seen, within 1..MAX_BATCH_ROWS,
- * and at most BATCH_GROWTH times the last, so that a run of small rows cannot size a batch for much larger ones.
+ * and at most BATCH_GROWTH times the last, so that a run of small rows cannot size a batch for much larger ones. Two
+ * batches are in memory at once (one written, one read); 512 KiB kept an export of 180 MiB of transcripts within
+ * +39 MiB of RSS at the same speed as 1 MiB (+67 MiB).
  */
-const TARGET_BATCH_BYTES = 1024 * 1024;
+const TARGET_BATCH_BYTES = 512 * 1024;
 const BATCH_GROWTH = 4;
 
 export interface ExportOptions {
