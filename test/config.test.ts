@@ -75,7 +75,10 @@ describe('loadConfig', () => {
     [{ REVOX_TIMEOUT: '0' }, /REVOX_TIMEOUT must be a duration such as 30s, 10m or 1h \(from 1s to 168h\), got "0"/],
     [{ REVOX_RECONCILE_STALE_AFTER: '-5m' }, /REVOX_RECONCILE_STALE_AFTER must be a duration/],
     [{ REVOX_RECONCILE_MAX_PER_MINUTE: '0' }, /REVOX_RECONCILE_MAX_PER_MINUTE must be a whole number from 1 to 6000/],
-    [{ TRANSCRIPT_SEARCH_LANGUAGE: "french'; DROP TABLE x" }, /TRANSCRIPT_SEARCH_LANGUAGE must name a PostgreSQL text search configuration/],
+    [
+      { TRANSCRIPT_SEARCH_LANGUAGE: "french'; DROP TABLE x" },
+      /TRANSCRIPT_SEARCH_LANGUAGE must name a PostgreSQL text search configuration/,
+    ],
     [{ REVOX_SEARCH_METHOD: 'PUT' }, /REVOX_SEARCH_METHOD must be POST or GET, got "PUT"/],
     [{ REVOX_SEARCH_FIRST_PAGE: '2' }, /REVOX_SEARCH_FIRST_PAGE must be 0 or 1, got "2"/],
     [{ REVOX_SEARCH_PAGE_SIZE: '5000' }, /REVOX_SEARCH_PAGE_SIZE must be a whole number from 1 to 1000/],
